@@ -1,0 +1,124 @@
+/**
+ * The backend contract: where commands run. A {@link LocalBackend} runs
+ * them on this process's shards; the cluster package's backend routes them
+ * to owner nodes. The {@link TableRouter} is written once against it.
+ */
+
+import { SuperCacheError, type TableType, type Term } from '@supercache/storage';
+import type { CommandContext } from './commands.js';
+import type { CursorKind, CursorPage, ShardSet } from './shard-set.js';
+
+/** Options of one routed operation. */
+export interface RouteOptions {
+  /** Aborts the operation (`SC_ERR_ABORTED`). */
+  signal?: AbortSignal;
+}
+
+/** A cursor spanning every node of a backend; pages arrive in order. */
+export interface BackendCursor {
+  /** Up to `limit` more `[key, item]` pairs; `done` once nothing follows. */
+  next(limit: number, options?: RouteOptions): Promise<CursorPage>;
+  /** Releases server-side state early; idempotent. */
+  close(): Promise<void>;
+}
+
+/** Where commands run. */
+export interface Backend {
+  /** Table type (drives merges). */
+  readonly type: TableType;
+  /** Key position of every tuple. */
+  readonly keyPos: number;
+  /** Runs a shard command on the shard owning `partitionData`. */
+  exec(partitionData: Term, name: string, args: readonly unknown[], options?: RouteOptions): Promise<unknown>;
+  /** Runs a node command on every node and merges the results. */
+  broadcast(name: string, args: readonly unknown[], options?: RouteOptions): Promise<unknown>;
+  /** Opens a cursor over every node. */
+  openCursor(kind: CursorKind, arg: unknown, options?: RouteOptions): Promise<BackendCursor>;
+  /**
+   * This node's own shards, for synchronous hot-path reads (`cache.local`),
+   * with the function that picks the shard for some partition data.
+   */
+  readonly local: LocalAccess;
+}
+
+/** Synchronous access to this node's copy. */
+export interface LocalAccess {
+  readonly shards: ShardSet;
+  /** The shard index on this node for partition data (may not be owned here in a cluster). */
+  shardOf(partitionData: Term): number;
+  /** Shard indexes whose data this node currently serves. */
+  ownedShards(): readonly number[];
+}
+
+/** Options of {@link LocalBackend}. */
+export interface LocalBackendOptions {
+  readonly shards: ShardSet;
+  /** Maps partition data to a shard index in `[0, shards.shardCount)`. */
+  readonly shardOf: (partitionData: Term) => number;
+}
+
+function checkAbort(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) {
+    throw new SuperCacheError('SC_ERR_ABORTED', 'operation aborted', { cause: signal.reason });
+  }
+}
+
+const LOCAL_CTX: CommandContext = { version: undefined };
+
+/** Runs every command in this process. */
+export class LocalBackend implements Backend {
+  readonly type: TableType;
+  readonly keyPos: number;
+  readonly local: LocalAccess;
+  readonly #shards: ShardSet;
+  readonly #shardOf: (pd: Term) => number;
+  readonly #all: readonly number[];
+
+  constructor(options: LocalBackendOptions) {
+    this.#shards = options.shards;
+    this.#shardOf = options.shardOf;
+    this.type = options.shards.type;
+    this.keyPos = options.shards.keyPos;
+    this.#all = options.shards.tables.map((_t, i) => i);
+    const all = this.#all;
+    this.local = { shards: options.shards, shardOf: options.shardOf, ownedShards: () => all };
+  }
+
+  exec(partitionData: Term, name: string, args: readonly unknown[], options?: RouteOptions): Promise<unknown> {
+    try {
+      checkAbort(options?.signal);
+      return Promise.resolve(this.#shards.runShard(this.#shardOf(partitionData), name, args, LOCAL_CTX));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  broadcast(name: string, args: readonly unknown[], options?: RouteOptions): Promise<unknown> {
+    try {
+      checkAbort(options?.signal);
+      return Promise.resolve(this.#shards.runNode(name, args, LOCAL_CTX));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  async openCursor(kind: CursorKind, arg: unknown, options?: RouteOptions): Promise<BackendCursor> {
+    checkAbort(options?.signal);
+    const shards = this.#shards;
+    const id = shards.openCursor(kind, arg);
+    let open = true;
+    return {
+      next: async (limit, o) => {
+        checkAbort(o?.signal);
+        if (!open) return { items: [], done: true };
+        const page = shards.cursorNext(id, limit);
+        if (page.done) open = false;
+        return page;
+      },
+      close: async () => {
+        if (open) shards.closeCursor(id);
+        open = false;
+      },
+    };
+  }
+}
