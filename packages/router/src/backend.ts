@@ -84,7 +84,12 @@ export class LocalBackend implements Backend {
     this.local = { shards: options.shards, shardOf: options.shardOf, ownedShards: () => all };
   }
 
-  exec(partitionData: Term, name: string, args: readonly unknown[], options?: RouteOptions): Promise<unknown> {
+  exec(
+    partitionData: Term,
+    name: string,
+    args: readonly unknown[],
+    options?: RouteOptions,
+  ): Promise<unknown> {
     try {
       checkAbort(options?.signal);
       return Promise.resolve(this.#shards.runShard(this.#shardOf(partitionData), name, args, LOCAL_CTX));

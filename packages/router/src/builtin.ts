@@ -4,7 +4,6 @@
  */
 
 import {
-  type CounterOp,
   compareTerms,
   compileMatchSpec,
   compilePattern,
@@ -71,7 +70,11 @@ function mergeByType(results: unknown[], _args: readonly unknown[], info: { type
   return concatMerge(results);
 }
 
-function mergeByTypeReverse(results: unknown[], _args: readonly unknown[], info: { type: TableType }): unknown {
+function mergeByTypeReverse(
+  results: unknown[],
+  _args: readonly unknown[],
+  info: { type: TableType },
+): unknown {
   if (info.type === 'ordered_set') {
     return mergeKeyed(results as Array<Array<readonly [Term, unknown]>>, true);
   }
@@ -91,7 +94,11 @@ function keyedRead(item: (t: Table, args: readonly unknown[]) => ItemFn, reverse
   );
 }
 
-function mergeByTypeOf(tables: readonly Table[], lists: Array<Array<readonly [Term, unknown]>>, reverse: boolean) {
+function mergeByTypeOf(
+  tables: readonly Table[],
+  lists: Array<Array<readonly [Term, unknown]>>,
+  reverse: boolean,
+) {
   const type = tables[0]?.info().type ?? 'set';
   if (type === 'ordered_set') return mergeKeyed(lists, reverse);
   return concatMerge(lists);
@@ -179,9 +186,12 @@ export function builtinCommands(): Record<string, Command> {
     }),
     updateCounter: shard(true, (t, a, ctx) => {
       const key = a[0] as Term;
-      const r = a.length > 2 && a[2] !== null && a[2] !== undefined
-        ? t.updateCounter(key, a[1] as CounterOp | CounterOp[], a[2] as Tuple)
-        : t.updateCounter(key, a[1] as CounterOp | CounterOp[]);
+      // One op or a list of ops: the table tells them apart at run time.
+      const update = t.updateCounter.bind(t) as (k: Term, op: unknown, d?: Tuple) => number | number[];
+      const r =
+        a.length > 2 && a[2] !== null && a[2] !== undefined
+          ? update(key, a[1], a[2] as Tuple)
+          : update(key, a[1]);
       restamp(t, key, ctx);
       return r;
     }),
@@ -219,7 +229,8 @@ export function builtinCommands(): Record<string, Command> {
       (ts, _a, ctx) =>
         sumOver(ts, (t) => {
           const n = t.size;
-          if (ctx.touched !== undefined) for (const e of t.entries()) ctx.touched(t, e.obj[keyPosOf(t)] as Term);
+          if (ctx.touched !== undefined)
+            for (const e of t.entries()) ctx.touched(t, e.obj[keyPosOf(t)] as Term);
           t.deleteAllObjects();
           return n;
         }),
@@ -255,10 +266,26 @@ export function builtinCommands(): Record<string, Command> {
         return s;
       },
     ),
-    next: node(false, (ts, a) => step(ts, a[0] as Term, 'next'), (rs, _a, info) => mergeStep(rs, 'next', info.type)),
-    prev: node(false, (ts, a) => step(ts, a[0] as Term, 'prev'), (rs, _a, info) => mergeStep(rs, 'prev', info.type)),
-    first: node(false, (ts) => edge(ts, 'first'), (rs, _a, info) => pickEdge(rs, 'first', info.type)),
-    last: node(false, (ts) => edge(ts, 'last'), (rs, _a, info) => pickEdge(rs, 'last', info.type)),
+    next: node(
+      false,
+      (ts, a) => step(ts, a[0] as Term, 'next'),
+      (rs, _a, info) => mergeStep(rs, 'next', info.type),
+    ),
+    prev: node(
+      false,
+      (ts, a) => step(ts, a[0] as Term, 'prev'),
+      (rs, _a, info) => mergeStep(rs, 'prev', info.type),
+    ),
+    first: node(
+      false,
+      (ts) => edge(ts, 'first'),
+      (rs, _a, info) => pickEdge(rs, 'first', info.type),
+    ),
+    last: node(
+      false,
+      (ts) => edge(ts, 'last'),
+      (rs, _a, info) => pickEdge(rs, 'last', info.type),
+    ),
   };
 }
 
@@ -271,7 +298,8 @@ function sumOver(tables: readonly Table[], f: (t: Table) => number): number {
 function restamp(t: Table, key: Term, ctx: CommandContext): void {
   ctx.touched?.(t, key);
   if (ctx.version === undefined) return;
-  for (const e of t.lookupEntries(key)) t.insertEntry(e.obj, { expiresAt: e.expiresAt, version: ctx.version });
+  for (const e of t.lookupEntries(key))
+    t.insertEntry(e.obj, { expiresAt: e.expiresAt, version: ctx.version });
 }
 
 /** Runs a bulk delete and reports the keys it removed to `ctx.touched`. */
@@ -309,7 +337,8 @@ function edge(tables: readonly Table[], which: 'first' | 'last'): Term[] {
     const k = t[which]();
     if (k === undefined) continue;
     if (type !== 'ordered_set') return [k];
-    if (best === NONE || (which === 'first' ? compareTerms(k, best) < 0 : compareTerms(k, best) > 0)) best = k;
+    if (best === NONE || (which === 'first' ? compareTerms(k, best) < 0 : compareTerms(k, best) > 0))
+      best = k;
   }
   return best === NONE ? [] : [best];
 }
@@ -321,7 +350,8 @@ function pickEdge(results: unknown[], which: 'first' | 'last', type: TableType):
     if (r.length === 0) continue;
     const k = r[0] as Term;
     if (type !== 'ordered_set') return [k];
-    if (best === NONE || (which === 'first' ? compareTerms(k, best) < 0 : compareTerms(k, best) > 0)) best = k;
+    if (best === NONE || (which === 'first' ? compareTerms(k, best) < 0 : compareTerms(k, best) > 0))
+      best = k;
   }
   return best === NONE ? [] : [best];
 }
@@ -329,7 +359,10 @@ function pickEdge(results: unknown[], which: 'first' | 'last', type: TableType):
 /** Throws the error for a command that needs a key-ordered table. */
 export function needsOrdered(type: TableType, op: string): void {
   if (type !== 'ordered_set') {
-    throw new SuperCacheError('SC_ERR_WRONG_TABLE_TYPE', `${op} needs an ordered_set table, this one is ${type}`);
+    throw new SuperCacheError(
+      'SC_ERR_WRONG_TABLE_TYPE',
+      `${op} needs an ordered_set table, this one is ${type}`,
+    );
   }
 }
 
@@ -380,11 +413,22 @@ function mergeStep(results: unknown[], dir: 'next' | 'prev', type: TableType): S
     for (const r of rs) {
       const k = r.n[0];
       if (r.n.length === 0) continue;
-      if (best === NONE || (dir === 'next' ? compareTerms(k as Term, best) < 0 : compareTerms(k as Term, best) > 0)) {
+      if (
+        best === NONE ||
+        (dir === 'next' ? compareTerms(k as Term, best) < 0 : compareTerms(k as Term, best) > 0)
+      ) {
         best = k as Term;
       }
     }
-    return { f: true, n: best === NONE ? [] : [best], e: pickEdge(rs.map((r) => r.e), dir === 'next' ? 'first' : 'last', type) };
+    return {
+      f: true,
+      n: best === NONE ? [] : [best],
+      e: pickEdge(
+        rs.map((r) => r.e),
+        dir === 'next' ? 'first' : 'last',
+        type,
+      ),
+    };
   }
   const order = dir === 'next' ? rs : [...rs].reverse();
   let found = false;

@@ -136,9 +136,10 @@ export function sumMerge(results: unknown[]): number {
  * Merges lists of `[key, item]` pairs, each sorted by key, into one list
  * sorted by key (term order). Used for `ordered_set` fan-out.
  */
-export function mergeKeyed(lists: ReadonlyArray<ReadonlyArray<readonly [Term, unknown]>>, reverse = false): Array<
-  readonly [Term, unknown]
-> {
+export function mergeKeyed(
+  lists: ReadonlyArray<ReadonlyArray<readonly [Term, unknown]>>,
+  reverse = false,
+): Array<readonly [Term, unknown]> {
   const nonEmpty = lists.filter((l) => l.length > 0);
   if (nonEmpty.length === 0) return [];
   if (nonEmpty.length === 1) return [...(nonEmpty[0] as ReadonlyArray<readonly [Term, unknown]>)];

@@ -84,14 +84,18 @@ export class ShardSet {
   constructor(options: ShardSetOptions) {
     const n = options.shards;
     if (!Number.isInteger(n) || n < 1 || n > 65_536) {
-      throw new SuperCacheError('SC_ERR_BAD_ARG', `shards must be an integer from 1 to 65536, got ${String(n)}`);
+      throw new SuperCacheError(
+        'SC_ERR_BAD_ARG',
+        `shards must be an integer from 1 to 65536, got ${String(n)}`,
+      );
     }
     this.type = options.type ?? 'set';
     this.keyPos = options.keyPos ?? 0;
     this.registry = options.registry ?? defaultRegistry;
     this.#clock = options.clock ?? { now: Date.now };
     const tables: Table[] = [];
-    const share = (limit: number | undefined) => (limit === undefined || limit === 0 ? 0 : Math.ceil(limit / n));
+    const share = (limit: number | undefined) =>
+      limit === undefined || limit === 0 ? 0 : Math.ceil(limit / n);
     for (let i = 0; i < n; i++) {
       tables.push(
         new Table({
@@ -117,14 +121,16 @@ export class ShardSet {
   /** The table of shard `i`. @throws SuperCacheError `SC_ERR_BAD_ARG` when out of range. */
   table(i: number): Table {
     const t = this.tables[i];
-    if (t === undefined) throw new SuperCacheError('SC_ERR_BAD_ARG', `no shard ${i} (have ${this.tables.length})`);
+    if (t === undefined)
+      throw new SuperCacheError('SC_ERR_BAD_ARG', `no shard ${i} (have ${this.tables.length})`);
     return t;
   }
 
   /** Runs a shard command on shard `i`. */
   runShard(i: number, name: string, args: readonly unknown[], ctx: CommandContext = NO_CTX): unknown {
     const c = this.registry.get(name);
-    if (c.scope !== 'shard') throw new SuperCacheError('SC_ERR_BAD_REQUEST', `${name} is not a single-shard command`);
+    if (c.scope !== 'shard')
+      throw new SuperCacheError('SC_ERR_BAD_REQUEST', `${name} is not a single-shard command`);
     return c.run(this.table(i), args, ctx);
   }
 
@@ -132,9 +138,15 @@ export class ShardSet {
    * Runs a node command over the given shards (all by default) and merges
    * the per-shard results.
    */
-  runNode(name: string, args: readonly unknown[], ctx: CommandContext = NO_CTX, shards?: readonly number[]): unknown {
+  runNode(
+    name: string,
+    args: readonly unknown[],
+    ctx: CommandContext = NO_CTX,
+    shards?: readonly number[],
+  ): unknown {
     const c = this.registry.get(name);
-    if (c.scope !== 'node') throw new SuperCacheError('SC_ERR_BAD_REQUEST', `${name} is not a fan-out command`);
+    if (c.scope !== 'node')
+      throw new SuperCacheError('SC_ERR_BAD_REQUEST', `${name} is not a fan-out command`);
     const tables = shards === undefined ? this.tables : shards.map((i) => this.table(i));
     return c.run(tables, args, ctx);
   }
@@ -142,7 +154,8 @@ export class ShardSet {
   /** The merge function of a node command. */
   merger(name: string): NodeCommand['merge'] {
     const c = this.registry.get(name);
-    if (c.scope !== 'node') throw new SuperCacheError('SC_ERR_BAD_REQUEST', `${name} is not a fan-out command`);
+    if (c.scope !== 'node')
+      throw new SuperCacheError('SC_ERR_BAD_REQUEST', `${name} is not a fan-out command`);
     return c.merge;
   }
 
@@ -165,7 +178,8 @@ export class ShardSet {
    */
   cursorNext(id: number, limit: number): CursorPage {
     const c = this.#cursors.get(id);
-    if (c === undefined) throw new SuperCacheError('SC_ERR_BAD_CONTINUATION', `cursor ${id} is unknown or expired`);
+    if (c === undefined)
+      throw new SuperCacheError('SC_ERR_BAD_CONTINUATION', `cursor ${id} is unknown or expired`);
     c.lastUsed = this.#clock.now();
     const items: Array<readonly [Term, unknown]> = [];
     while (items.length < limit) {
@@ -212,7 +226,11 @@ export class ShardSet {
 
 const NO_CTX: CommandContext = { version: undefined };
 
-function itemFn(kind: CursorKind, arg: unknown, keyPos: number): {
+function itemFn(
+  kind: CursorKind,
+  arg: unknown,
+  keyPos: number,
+): {
   fn: (o: Tuple) => unknown;
   keyBound: boolean;
   key: Term | undefined;
@@ -295,7 +313,7 @@ export function* mergeIterators(
   its: Array<Iterator<readonly [Term, unknown]>>,
   reverse = false,
 ): Generator<readonly [Term, unknown]> {
-  const heads: Array<(readonly [Term, unknown]) | undefined> = its.map((it) => {
+  const heads: Array<readonly [Term, unknown] | undefined> = its.map((it) => {
     const r = it.next();
     return r.done === true ? undefined : r.value;
   });
@@ -305,7 +323,8 @@ export function* mergeIterators(
     for (let i = 0; i < heads.length; i++) {
       const h = heads[i];
       if (h === undefined) continue;
-      if (best === -1 || sign * compareTerms(h[0], (heads[best] as readonly [Term, unknown])[0]) < 0) best = i;
+      if (best === -1 || sign * compareTerms(h[0], (heads[best] as readonly [Term, unknown])[0]) < 0)
+        best = i;
     }
     if (best === -1) return;
     yield heads[best] as readonly [Term, unknown];

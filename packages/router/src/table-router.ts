@@ -118,7 +118,12 @@ export class TableRouter {
   /** Inserts unless the key exists; false when it does. */
   async insertNew(obj: Tuple, options?: WriteOptions): Promise<boolean> {
     const t = this.#tuple(obj);
-    return (await this.backend.exec(t[this.partitionPos] as Term, 'insertNew', [t, options?.ttl], options)) as boolean;
+    return (await this.backend.exec(
+      t[this.partitionPos] as Term,
+      'insertNew',
+      [t, options?.ttl],
+      options,
+    )) as boolean;
   }
 
   /**
@@ -143,7 +148,9 @@ export class TableRouter {
     // Several partitions: check every key first, then write each share with
     // insertNewMany; if a key appeared in between, undo the shares written.
     const present = await Promise.all(
-      list.map((g) => this.backend.exec(g.pd, 'anyMember', [g.objs.map((o) => o[this.keyPos] as Term)], options)),
+      list.map((g) =>
+        this.backend.exec(g.pd, 'anyMember', [g.objs.map((o) => o[this.keyPos] as Term)], options),
+      ),
     );
     if (present.some((p) => p === true)) return false;
     const done: typeof list = [];
@@ -179,7 +186,12 @@ export class TableRouter {
     update: readonly [number, Term] | ReadonlyArray<readonly [number, Term]>,
     options?: KeyOptions,
   ): Promise<boolean> {
-    return (await this.backend.exec(this.#pd(key, options), 'updateElement', [key, update], options)) as boolean;
+    return (await this.backend.exec(
+      this.#pd(key, options),
+      'updateElement',
+      [key, update],
+      options,
+    )) as boolean;
   }
 
   /** Removes and returns the objects at `key`. */
@@ -291,11 +303,19 @@ export class TableRouter {
 
   // ---- paging -----------------------------------------------------------
 
-  async #page(kind: CursorKind, first: unknown, limit: unknown, options?: RouteOptions): Promise<Page<unknown, TableCursor>> {
+  async #page(
+    kind: CursorKind,
+    first: unknown,
+    limit: unknown,
+    options?: RouteOptions,
+  ): Promise<Page<unknown, TableCursor>> {
     let cursor: TableCursor;
     if (first instanceof TableCursor) {
       if (first.kind !== kind) {
-        throw new SuperCacheError('SC_ERR_BAD_CONTINUATION', `a ${first.kind} continuation passed to ${kind}`);
+        throw new SuperCacheError(
+          'SC_ERR_BAD_CONTINUATION',
+          `a ${first.kind} continuation passed to ${kind}`,
+        );
       }
       cursor = first;
     } else {
