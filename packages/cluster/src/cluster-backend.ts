@@ -1,0 +1,455 @@
+/**
+ * The router's {@link Backend} over a cluster: a command goes to the owner
+ * of its partition data (this node directly, others over the transport),
+ * fan-outs reach every host at one epoch and are merged, and cursors page
+ * through per-node server-side cursors. Redirects (`SC_ERR_NOT_OWNER`,
+ * `SC_ERR_STALE_EPOCH`) carry the receiver's view; the sender adopts it and
+ * retries, a bounded number of times.
+ */
+
+import type {
+  Backend,
+  BackendCursor,
+  CursorKind,
+  CursorPage,
+  LocalAccess,
+  RouteOptions,
+} from '@supercache/router';
+import { compareTerms, SuperCacheError, type TableType, type Term, type Tuple } from '@supercache/storage';
+import type { DistributedTable, Owner, TableHost } from './distributed-table.js';
+import { assertView } from './view.js';
+
+/** Writes that may run twice with the same outcome (safe to retry after a lost answer). */
+const IDEMPOTENT_WRITES = new Set(['insert', 'delete', 'deleteObject', 'deleteObjects', 'updateElement']);
+
+/** Shard commands whose first argument is a list of tuples that may span owners. */
+const SPLITTABLE = new Set(['insert', 'insertNewMany', 'deleteObjects']);
+
+const UNREACHABLE = new Set([
+  'SC_ERR_PEER_UNAVAILABLE',
+  'SC_ERR_TIMEOUT',
+  'SC_ERR_NOT_STARTED',
+  'SC_ERR_STOPPED',
+]);
+
+function abortError(signal: AbortSignal): SuperCacheError {
+  return new SuperCacheError('SC_ERR_ABORTED', 'operation aborted', { cause: signal.reason });
+}
+
+function checkAbort(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw abortError(signal);
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted === true) {
+      reject(abortError(signal));
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortError(signal as AbortSignal));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** What to do after a failed attempt. */
+type Verdict = 'adopted' | 'backoff' | 'fail';
+
+/** Routes one table's commands over the cluster. Created by {@link DistributedTable}. */
+export class ClusterBackend implements Backend {
+  readonly type: TableType;
+  readonly keyPos: number;
+  readonly local: LocalAccess;
+  readonly #host: TableHost;
+  readonly #table: DistributedTable;
+
+  /** @internal */
+  constructor(host: TableHost, table: DistributedTable) {
+    this.#host = host;
+    this.#table = table;
+    this.type = table.spec.type;
+    this.keyPos = table.spec.keyPos;
+    this.local = {
+      shards: table.shards,
+      shardOf: (pd: Term) => table.shardOf(pd),
+      ownedShards: () => table.ownedShards(),
+    };
+  }
+
+  #backoff(attempt: number): number {
+    const r = this.#host.retry;
+    return Math.min(r.maxMs, r.baseMs * 2 ** attempt);
+  }
+
+  /** Classifies a failure; adopts a newer view carried by a redirect. */
+  #classify(e: unknown, retryUnreachable: boolean, epochAtCall: number): Verdict {
+    if (!SuperCacheError.is(e)) return 'fail';
+    if (e.code === 'SC_ERR_NOT_OWNER' || e.code === 'SC_ERR_STALE_EPOCH') {
+      this.#host.counters.redirects++;
+      const v = e.details?.view;
+      if (v !== undefined) {
+        try {
+          if (this.#host.adoptView(assertView(v))) return 'adopted';
+        } catch {
+          // a malformed view is ignored; the heartbeat will converge
+        }
+      }
+      return this.#host.view.epoch !== epochAtCall ? 'adopted' : 'backoff';
+    }
+    if (e.code === 'SC_ERR_HANDOFF' || e.code === 'SC_ERR_NO_TABLE') return 'backoff';
+    if (UNREACHABLE.has(e.code)) {
+      if (!this.#host.started) return 'fail';
+      if (retryUnreachable || this.#host.view.epoch !== epochAtCall) return 'backoff';
+    }
+    return 'fail';
+  }
+
+  async #retrying<T>(
+    options: RouteOptions | undefined,
+    retryUnreachable: boolean,
+    attempt: (epoch: number) => Promise<T>,
+  ): Promise<T> {
+    const signal = options?.signal;
+    const attempts = this.#host.retry.attempts;
+    let last: unknown;
+    for (let i = 0; i < attempts; i++) {
+      checkAbort(signal);
+      if (!this.#host.started) {
+        throw new SuperCacheError('SC_ERR_NOT_STARTED', `node ${this.#host.nodeId} is not started`);
+      }
+      const epoch = this.#host.view.epoch;
+      try {
+        const r = await attempt(epoch);
+        this.#host.counters.opsOk++;
+        return r;
+      } catch (e) {
+        last = e;
+        const verdict = this.#classify(e, retryUnreachable, epoch);
+        if (verdict === 'fail' || i === attempts - 1) break;
+        this.#host.counters.retries++;
+        if (verdict === 'backoff') await sleep(this.#backoff(i), signal);
+      }
+    }
+    this.#host.counters.opsFailed++;
+    throw last;
+  }
+
+  /** Runs a shard command on the owner of `partitionData`, retrying redirects. */
+  exec(
+    partitionData: Term,
+    name: string,
+    args: readonly unknown[],
+    options?: RouteOptions,
+  ): Promise<unknown> {
+    let cmd: ReturnType<DistributedTable['shards']['registry']['get']>;
+    try {
+      cmd = this.#table.shards.registry.get(name);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (this.#table.spec.placement === 'shards' && SPLITTABLE.has(name) && Array.isArray(args[0])) {
+      const groups = this.#groupByOwner(args[0] as Tuple[]);
+      if (groups.length > 1) return this.#execSplit(groups, name, args, options);
+    }
+    const idempotent = !cmd.write || (IDEMPOTENT_WRITES.has(name) && this.type !== 'duplicate_bag');
+    const table = this.#table;
+    const host = this.#host;
+    return this.#retrying(options, idempotent, async (epoch) => {
+      const view = host.view;
+      let owner: Owner;
+      try {
+        owner = table.ownerOf(partitionData, view);
+      } catch (e) {
+        if (SuperCacheError.is(e) && e.code === 'SC_ERR_NO_TABLE') await this.#awaitHosting();
+        throw e;
+      }
+      if (owner.node === host.nodeId) return table.serveShard(partitionData, name, args);
+      host.counters.remoteCalls++;
+      const body: Record<string, unknown> = { t: table.name, e: epoch, pd: partitionData, c: name, a: args };
+      if (cmd.write) body.v = host.hlc.now();
+      return host.transport.call(owner.node, 'sc.exec', body, {
+        idempotent,
+        timeoutMs: host.callTimeoutMs,
+        ...(options?.signal === undefined ? {} : { signal: options.signal }),
+      });
+    });
+  }
+
+  async #awaitHosting(): Promise<void> {
+    // A table opened here but not yet hosted anywhere: wait for this node to host it.
+    await Promise.race([this.#table.ready(), sleep(this.#host.retry.maxMs, undefined)]).catch(() => {});
+  }
+
+  #groupByOwner(objs: readonly Tuple[]): Array<{ pd: Term; objs: Tuple[] }> {
+    const pp = this.#table.spec.partitionPos;
+    const groups = new Map<string, { pd: Term; objs: Tuple[] }>();
+    for (const o of objs) {
+      const pd = o[pp] as Term;
+      let key: string;
+      try {
+        const w = this.#table.ownerOf(pd);
+        key = `${w.shard}:${w.node}`;
+      } catch {
+        key = '';
+      }
+      let g = groups.get(key);
+      if (g === undefined) groups.set(key, (g = { pd, objs: [] }));
+      g.objs.push(o);
+    }
+    return [...groups.values()];
+  }
+
+  async #execSplit(
+    groups: Array<{ pd: Term; objs: Tuple[] }>,
+    name: string,
+    args: readonly unknown[],
+    options: RouteOptions | undefined,
+  ): Promise<unknown> {
+    const rest = args.slice(1);
+    if (name !== 'insertNewMany') {
+      await Promise.all(groups.map((g) => this.exec(g.pd, name, [g.objs, ...rest], options)));
+      return true;
+    }
+    // As TableRouter does across partitions: check every key, then write each
+    // share; undo the shares written if a key appeared in between.
+    const kp = this.keyPos;
+    const present = await Promise.all(
+      groups.map((g) => this.exec(g.pd, 'anyMember', [g.objs.map((o) => o[kp] as Term)], options)),
+    );
+    if (present.some((p) => p === true)) return false;
+    const done: typeof groups = [];
+    for (const g of groups) {
+      const ok = await this.exec(g.pd, 'insertNewMany', [g.objs, ...rest], options);
+      if (ok !== true) {
+        await Promise.all(done.map((d) => this.exec(d.pd, 'deleteObjects', [d.objs], options)));
+        return false;
+      }
+      done.push(g);
+    }
+    return true;
+  }
+
+  /** Runs a node command on every host at one epoch and merges the results. */
+  broadcast(name: string, args: readonly unknown[], options?: RouteOptions): Promise<unknown> {
+    let merge: ReturnType<DistributedTable['shards']['merger']>;
+    let write: boolean;
+    try {
+      merge = this.#table.shards.merger(name);
+      write = this.#table.shards.registry.get(name).write;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const table = this.#table;
+    const host = this.#host;
+    return this.#retrying(options, !write, async (epoch) => {
+      const view = host.view;
+      const hosts = table.hosts(view);
+      const settled = await Promise.allSettled(
+        hosts.map((h) => {
+          if (h === host.nodeId) return table.serveNode(name, args, { from: h, epoch });
+          host.counters.remoteCalls++;
+          return host.transport.call(
+            h,
+            'sc.node',
+            { t: table.name, e: epoch, c: name, a: args },
+            {
+              idempotent: !write,
+              timeoutMs: host.callTimeoutMs,
+              ...(options?.signal === undefined ? {} : { signal: options.signal }),
+            },
+          );
+        }),
+      );
+      const values: unknown[] = [];
+      let failure: unknown;
+      for (const s of settled) {
+        if (s.status === 'fulfilled') values.push(s.value);
+        else if (failure === undefined || isRedirect(s.reason)) failure = s.reason;
+      }
+      if (failure !== undefined) throw failure;
+      return merge(values, args, { type: this.type });
+    });
+  }
+
+  /** Opens per-node server-side cursors at one epoch. */
+  openCursor(kind: CursorKind, arg: unknown, options?: RouteOptions): Promise<BackendCursor> {
+    const table = this.#table;
+    const host = this.#host;
+    return this.#retrying(options, true, async (epoch) => {
+      const view = host.view;
+      const hosts = table.hosts(view);
+      const settled = await Promise.allSettled(
+        hosts.map(async (h): Promise<CursorPart> => {
+          if (h === host.nodeId) {
+            return {
+              node: h,
+              id: await table.openCursor(kind, arg, { from: h, epoch }),
+              buf: [],
+              pos: 0,
+              done: false,
+            };
+          }
+          host.counters.remoteCalls++;
+          const r = await host.transport.call<{ id: number }>(
+            h,
+            'sc.cursorOpen',
+            { t: table.name, e: epoch, k: kind, a: arg },
+            { idempotent: true, timeoutMs: host.callTimeoutMs },
+          );
+          return { node: h, id: r.id, buf: [], pos: 0, done: false };
+        }),
+      );
+      const parts: CursorPart[] = [];
+      let failure: unknown;
+      for (const s of settled) {
+        if (s.status === 'fulfilled') parts.push(s.value);
+        else if (failure === undefined || isRedirect(s.reason)) failure = s.reason;
+      }
+      const cursor = new ClusterCursor(
+        host,
+        table,
+        parts,
+        this.type === 'ordered_set',
+        kind === 'selectReverse',
+      );
+      if (failure !== undefined) {
+        await cursor.close();
+        throw failure;
+      }
+      return cursor;
+    });
+  }
+}
+
+function isRedirect(e: unknown): boolean {
+  return SuperCacheError.is(e) && (e.code === 'SC_ERR_NOT_OWNER' || e.code === 'SC_ERR_STALE_EPOCH');
+}
+
+interface CursorPart {
+  readonly node: string;
+  readonly id: number;
+  buf: Array<readonly [Term, unknown]>;
+  pos: number;
+  /** True once the node said nothing follows its buffer. */
+  done: boolean;
+}
+
+/**
+ * Pages through one server-side cursor per node. Unordered tables read node
+ * after node; `ordered_set` merges the nodes' pages lazily by key, holding at
+ * most one page per node.
+ */
+class ClusterCursor implements BackendCursor {
+  readonly #host: TableHost;
+  readonly #table: DistributedTable;
+  readonly #parts: CursorPart[];
+  readonly #ordered: boolean;
+  readonly #sign: number;
+  #current = 0;
+  #closed = false;
+
+  constructor(
+    host: TableHost,
+    table: DistributedTable,
+    parts: CursorPart[],
+    ordered: boolean,
+    reverse: boolean,
+  ) {
+    this.#host = host;
+    this.#table = table;
+    this.#parts = parts;
+    this.#ordered = ordered;
+    this.#sign = reverse ? -1 : 1;
+  }
+
+  async #fetch(p: CursorPart, limit: number, options: RouteOptions | undefined): Promise<void> {
+    checkAbort(options?.signal);
+    let page: CursorPage;
+    if (p.node === this.#host.nodeId) {
+      page = this.#table.cursorNext(p.id, limit);
+    } else {
+      this.#host.counters.remoteCalls++;
+      page = await this.#host.transport.call<CursorPage>(
+        p.node,
+        'sc.cursorNext',
+        { t: this.#table.name, id: p.id, n: limit },
+        {
+          timeoutMs: this.#host.callTimeoutMs,
+          ...(options?.signal === undefined ? {} : { signal: options.signal }),
+        },
+      );
+    }
+    p.buf = page.items;
+    p.pos = 0;
+    p.done = page.done;
+  }
+
+  async next(limit: number, options?: RouteOptions): Promise<CursorPage> {
+    if (this.#closed) return { items: [], done: true };
+    const out: Array<readonly [Term, unknown]> = [];
+    if (!this.#ordered) {
+      while (out.length < limit && this.#current < this.#parts.length) {
+        const p = this.#parts[this.#current] as CursorPart;
+        if (p.pos < p.buf.length) {
+          out.push(p.buf[p.pos++] as readonly [Term, unknown]);
+        } else if (p.done) {
+          this.#current++;
+        } else {
+          await this.#fetch(p, limit - out.length, options);
+        }
+      }
+      // Skip exhausted parts so `done` is exact when nothing follows.
+      while (this.#current < this.#parts.length) {
+        const p = this.#parts[this.#current] as CursorPart;
+        if (p.pos < p.buf.length || !p.done) break;
+        this.#current++;
+      }
+      const done = this.#current >= this.#parts.length;
+      if (done) this.#closed = true;
+      return { items: out, done };
+    }
+    while (out.length < limit) {
+      const empty = this.#parts.filter((p) => p.pos >= p.buf.length && !p.done);
+      if (empty.length > 0) await Promise.all(empty.map((p) => this.#fetch(p, limit, options)));
+      let best: CursorPart | undefined;
+      for (const p of this.#parts) {
+        if (p.pos >= p.buf.length) continue;
+        if (
+          best === undefined ||
+          this.#sign *
+            compareTerms(
+              (p.buf[p.pos] as readonly [Term, unknown])[0],
+              (best.buf[best.pos] as readonly [Term, unknown])[0],
+            ) <
+            0
+        ) {
+          best = p;
+        }
+      }
+      if (best === undefined) break;
+      out.push(best.buf[best.pos++] as readonly [Term, unknown]);
+    }
+    const done = this.#parts.every((p) => p.done && p.pos >= p.buf.length);
+    if (done) this.#closed = true;
+    return { items: out, done };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled(
+      this.#parts
+        .filter((p) => !p.done)
+        .map(async (p) => {
+          if (p.node === this.#host.nodeId) this.#table.cursorClose(p.id);
+          else await this.#host.transport.call(p.node, 'sc.cursorClose', { t: this.#table.name, id: p.id });
+        }),
+    );
+  }
+}

@@ -1,0 +1,1002 @@
+/**
+ * A distributed table: this node's {@link ShardSet} for one logical table,
+ * the placement that maps partition data to an owner `{node, shard}` under a
+ * view, the serving side of routed commands (ownership and epoch checks,
+ * handoff holds), and both halves of a handoff (streaming moving data out,
+ * staging incoming data until its view is committed).
+ */
+
+import {
+  computeAssignment,
+  createPartitioner,
+  createShardRouter,
+  type HashFn,
+  nodeShards,
+  type Partitioner,
+  type Shard,
+  type ShardHashFn,
+  type ShardRouter,
+} from '@supercache/partition';
+import { compareVersions, type HybridLogicalClock } from '@supercache/replication';
+import {
+  type CommandContext,
+  type CommandRegistry,
+  type CursorKind,
+  type CursorPage,
+  ShardSet,
+  TableRouter,
+  type Transport,
+} from '@supercache/router';
+import {
+  type Clock,
+  type Entry,
+  type EntryMeta,
+  keyOf,
+  type MapKey,
+  type RemovalReason,
+  SuperCacheError,
+  type Table,
+  type TableType,
+  type Term,
+  type Tuple,
+  termBytes,
+} from '@supercache/storage';
+import { ClusterBackend } from './cluster-backend.js';
+import type { HandoffProgressEvent } from './events.js';
+import type { ClusterCounters } from './health.js';
+import { hostsOf, type Placement, sameHosting, type TableSpec, type View } from './view.js';
+
+/** Options of {@link ClusterNode.table}. */
+export interface DistributedTableOptions {
+  /** Table type. @defaultValue the node config's `tableType` */
+  type?: TableType;
+  /** Key position. @defaultValue the node config's `keyPos` */
+  keyPos?: number;
+  /**
+   * Position of the partition data (the routing term). Every node hosting
+   * the table must agree. @defaultValue the node config's `partitionPos`
+   * when `keyPos` is also defaulted, else `keyPos`
+   */
+  partitionPos?: number;
+  /**
+   * `'partitions'` (SuperCache): `numPartitions` cluster-wide partitions,
+   * each owned by the rendezvous-hashing primary among the hosts.
+   * `'shards'` (PartitionedEts): every host brings `localShards` shards of
+   * its own; a key goes to the `{node, shard}` with the highest rendezvous
+   * score. @defaultValue 'partitions'
+   */
+  placement?: Placement;
+  /** Cluster-wide partition count (`'partitions'`). @defaultValue the node config's `numPartition` */
+  numPartitions?: number;
+  /** This node's shard count (`'shards'`); nodes may differ. @defaultValue 1 */
+  localShards?: number;
+  /**
+   * Replaces the default routing: `(key, numPartitions) => partition` for
+   * `'partitions'`, `(key, shards) => shard | index` for `'shards'`. Must be
+   * deterministic and identical on every node.
+   */
+  hash?: HashFn | ShardHashFn;
+  /** Default TTL in ms (0 = none). @defaultValue 0 */
+  ttl?: number;
+  /** Most objects on this node (shared by its shards). 0 = none. @defaultValue 0 */
+  maxEntries?: number;
+  /** Most estimated bytes on this node. 0 = none. @defaultValue 0 */
+  maxBytes?: number;
+  /** Expiry sweep interval per shard. @defaultValue 1000 */
+  sweepIntervalMs?: number;
+  /** Called when an object expires or is evicted on this node. */
+  onRemove?: (entry: Entry, reason: RemovalReason) => void;
+  /** Commands beyond the built-ins (must be registered on every node). */
+  registry?: CommandRegistry;
+  /** PartitionedEts `callbacks`: told when a node starts or stops hosting this table. */
+  callbacks?: {
+    nodeAdded?: (node: string) => void;
+    nodeRemoved?: (node: string) => void;
+  };
+}
+
+/** Retry policy of routed operations. */
+export interface RetryPolicy {
+  /** Attempts per operation (redirects, handoff waits, unreachable owners). */
+  readonly attempts: number;
+  /** First backoff in ms, doubled per attempt. */
+  readonly baseMs: number;
+  /** Largest backoff in ms. */
+  readonly maxMs: number;
+}
+
+/** What a table needs from its node (implemented by {@link ClusterNode}). */
+export interface TableHost {
+  readonly nodeId: string;
+  /** True while the node is joining, running or leaving. */
+  readonly started: boolean;
+  readonly view: View;
+  readonly hlc: HybridLogicalClock;
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly counters: ClusterCounters;
+  readonly retry: RetryPolicy;
+  readonly handoffChunkSize: number;
+  readonly holdTimeoutMs: number;
+  readonly callTimeoutMs: number;
+  /** Pulls the view from `from` when it is newer than this node's. */
+  syncView(from: string, epoch: number): Promise<void>;
+  /** Adopts a view when newer; true when adopted. */
+  adoptView(view: View): boolean;
+  /** Calls a node (this one directly, without the network). */
+  callNode<T = unknown>(peer: string, method: string, body: unknown, timeoutMs?: number): Promise<T>;
+  /** Resolves once this node hosts `table` in the view (or rejects if it cannot). */
+  tableReady(table: DistributedTable): Promise<void>;
+  /** Emits a handoff progress event. */
+  progress(event: Omit<HandoffProgressEvent, 'node'>): void;
+}
+
+/** An owner of some partition data under one view. */
+export interface Owner {
+  readonly node: string;
+  /** The shard index on that node. */
+  readonly shard: number;
+}
+
+/** Routing derived from one view, cached per epoch. */
+interface Routing {
+  readonly epoch: number;
+  readonly view: View;
+  readonly hosts: readonly string[];
+  /** `'partitions'`: primary of each partition. */
+  readonly primaries: readonly string[] | undefined;
+  /** `'shards'`: router over every host's shards. */
+  readonly shardRouter: ShardRouter | undefined;
+}
+
+/** An entry on the wire: `[obj, expiresAt, version | null]`. */
+export type WireEntry = [obj: Tuple, expiresAt: number, version: string | null];
+/** A snapshot item: `[targetShard, obj, expiresAt, version | null]`. */
+export type ChunkItem = [shard: number, obj: Tuple, expiresAt: number, version: string | null];
+/** A delta item: the complete list of a key's objects at the source (`[]` = deleted). */
+export type DeltaItem = [shard: number, key: Term, entries: WireEntry[]];
+
+interface StagedKey {
+  readonly key: Term;
+  entries: WireEntry[];
+  /** True once a delta replaced the list: the source's list is authoritative. */
+  replace: boolean;
+}
+
+interface Staged {
+  readonly hid: string;
+  readonly epoch: number;
+  readonly shards: Map<number, Map<MapKey, StagedKey>>;
+  readonly started: number;
+  entries: number;
+  bytes: number;
+}
+
+interface SourceState {
+  readonly hid: string;
+  readonly next: Routing;
+  /** `'partitions'`: the moving partitions and their new owner. */
+  readonly moving: Map<number, string>;
+  /** Keys changed on moving data since the last pass, per local shard. */
+  touched: Map<number, Map<MapKey, Term>>;
+  /** `'shards'`: where each key's objects were sent, per local shard. */
+  readonly sentTo: Map<number, Map<MapKey, Array<[node: string, shard: number]>>>;
+  readonly targets: Set<string>;
+  holding: boolean;
+  released: Promise<void>;
+  release: () => void;
+  holdTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly started: number;
+  entries: number;
+  bytes: number;
+}
+
+function wire(e: Entry): WireEntry {
+  return [e.obj, e.expiresAt, e.version ?? null];
+}
+
+function meta(expiresAt: number, version: string | null): EntryMeta {
+  const m: { expiresAt: number; version?: string } = { expiresAt };
+  if (version !== null) m.version = version;
+  return m;
+}
+
+/** Bytes of one wire entry, estimated. */
+function entryBytes(obj: Tuple): number {
+  try {
+    return termBytes(obj as unknown as Term) + 32;
+  } catch {
+    return 64;
+  }
+}
+
+/** The `SC_ERR_NOT_OWNER` redirect a receiver answers with, carrying its view. */
+export function notOwner(view: View, table: string, node: string): SuperCacheError {
+  return new SuperCacheError(
+    'SC_ERR_NOT_OWNER',
+    `node ${node} does not own this data of table ${table} at epoch ${view.epoch}`,
+    { retryable: true, details: { view } },
+  );
+}
+
+/** The `SC_ERR_STALE_EPOCH` answer to a fan-out made under another epoch. */
+export function staleEpoch(view: View, table: string, theirs: number): SuperCacheError {
+  return new SuperCacheError(
+    'SC_ERR_STALE_EPOCH',
+    `table ${table}: request made at epoch ${theirs}, this node is at epoch ${view.epoch}`,
+    { retryable: true, details: { view } },
+  );
+}
+
+/** Who sent a routed command (absent for this node's own calls). */
+export interface Remote {
+  readonly from: string;
+  readonly epoch: number;
+  /** The sender's HLC timestamp, merged into this node's clock. */
+  readonly clock?: string | undefined;
+}
+
+/**
+ * One logical table on one node. Create it with {@link ClusterNode.table};
+ * use {@link DistributedTable.router} for the asynchronous table API.
+ */
+export class DistributedTable {
+  /** Table name (cluster-wide). */
+  readonly name: string;
+  /** The table's shape; must match on every host. */
+  readonly spec: TableSpec;
+  /** This node's shards (all `numPartitions` for `'partitions'`, `localShards` for `'shards'`). */
+  readonly shards: ShardSet;
+  /** The backend that routes commands to owners. */
+  readonly backend: ClusterBackend;
+  /** The asynchronous table API over {@link DistributedTable.backend}. */
+  readonly router: TableRouter;
+  readonly #host: TableHost;
+  readonly #partitioner: Partitioner | undefined;
+  readonly #userShardHash: ShardHashFn | undefined;
+  readonly #localRouter: ShardRouter | undefined;
+  readonly #tableIndex = new Map<Table, number>();
+  readonly #callbacks: DistributedTableOptions['callbacks'];
+  #routing: Routing | undefined;
+  #source: SourceState | undefined;
+  readonly #staged = new Map<string, Staged>();
+  #closed = false;
+
+  /** @internal Use {@link ClusterNode.table}. */
+  constructor(
+    host: TableHost,
+    name: string,
+    spec: TableSpec,
+    options: DistributedTableOptions,
+    localShards: number,
+  ) {
+    this.#host = host;
+    this.name = name;
+    this.spec = spec;
+    this.#callbacks = options.callbacks;
+    this.shards = new ShardSet({
+      type: spec.type,
+      keyPos: spec.keyPos,
+      shards: spec.placement === 'partitions' ? spec.numPartitions : localShards,
+      clock: host.clock,
+      ...(options.ttl === undefined ? {} : { ttl: options.ttl }),
+      ...(options.maxEntries === undefined ? {} : { maxEntries: options.maxEntries }),
+      ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+      ...(options.sweepIntervalMs === undefined ? {} : { sweepIntervalMs: options.sweepIntervalMs }),
+      ...(options.onRemove === undefined ? {} : { onRemove: options.onRemove }),
+      ...(options.registry === undefined ? {} : { registry: options.registry }),
+    });
+    this.shards.tables.forEach((t, i) => {
+      this.#tableIndex.set(t, i);
+    });
+    if (spec.placement === 'partitions') {
+      this.#partitioner = createPartitioner({
+        numPartitions: spec.numPartitions,
+        ...(options.hash === undefined ? {} : { hash: options.hash as HashFn }),
+      });
+    } else {
+      this.#userShardHash = options.hash as ShardHashFn | undefined;
+      this.#localRouter = createShardRouter({
+        shards: nodeShards(host.nodeId, localShards),
+        ...(this.#userShardHash === undefined ? {} : { hash: this.#userShardHash }),
+      });
+    }
+    this.backend = new ClusterBackend(host, this);
+    this.router = new TableRouter(this.backend, { partitionPos: spec.partitionPos });
+  }
+
+  /** This node's shard count. */
+  get localShards(): number {
+    return this.shards.shardCount;
+  }
+
+  /** Resolves once this node hosts the table in the cluster view. */
+  ready(): Promise<void> {
+    return this.#host.tableReady(this);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Placement
+
+  #routingFor(view: View): Routing {
+    const cached = this.#routing;
+    if (cached !== undefined && cached.view === view) return cached;
+    const r = this.#computeRouting(view);
+    if (view === this.#host.view) this.#routing = r;
+    return r;
+  }
+
+  #computeRouting(view: View): Routing {
+    const hosts = hostsOf(view, this.name);
+    if (this.spec.placement === 'partitions') {
+      const primaries =
+        hosts.length === 0
+          ? []
+          : computeAssignment(this.spec.numPartitions, hosts, 1).owners.map((o) => o[0] as string);
+      return { epoch: view.epoch, view, hosts, primaries, shardRouter: undefined };
+    }
+    const per = view.shards[this.name] ?? {};
+    const all: Shard[] = [];
+    for (const h of hosts) all.push(...nodeShards(h, per[h] as number));
+    const shardRouter =
+      all.length === 0
+        ? undefined
+        : createShardRouter({
+            shards: all,
+            ...(this.#userShardHash === undefined ? {} : { hash: this.#userShardHash }),
+          });
+    return { epoch: view.epoch, view, hosts, primaries: undefined, shardRouter };
+  }
+
+  /** The members hosting this table under `view`. */
+  hosts(view: View = this.#host.view): readonly string[] {
+    return this.#routingFor(view).hosts;
+  }
+
+  /**
+   * The owner of some partition data under `view`.
+   * @throws SuperCacheError `SC_ERR_NO_TABLE` (retryable) when no member hosts the table.
+   */
+  ownerOf(pd: Term, view: View = this.#host.view): Owner {
+    return this.#ownerIn(this.#routingFor(view), pd);
+  }
+
+  #ownerIn(r: Routing, pd: Term): Owner {
+    if (r.hosts.length === 0) {
+      throw new SuperCacheError('SC_ERR_NO_TABLE', `no member hosts table ${this.name} at epoch ${r.epoch}`, {
+        retryable: true,
+        details: { table: this.name, epoch: r.epoch },
+      });
+    }
+    if (r.primaries !== undefined) {
+      const p = (this.#partitioner as Partitioner).partitionOf(pd);
+      return { node: r.primaries[p] as string, shard: p };
+    }
+    const s = (r.shardRouter as ShardRouter).ownerOf(pd);
+    return { node: s.node, shard: s.partition };
+  }
+
+  /** The local shard for partition data (owned here or not). */
+  shardOf(pd: Term): number {
+    if (this.#partitioner !== undefined) return this.#partitioner.partitionOf(pd);
+    return (this.#localRouter as ShardRouter).indexOf(pd);
+  }
+
+  /** Shards whose data this node serves under `view`. */
+  ownedShards(view: View = this.#host.view): number[] {
+    const r = this.#routingFor(view);
+    const self = this.#host.nodeId;
+    if (r.primaries !== undefined) {
+      const out: number[] = [];
+      for (let p = 0; p < r.primaries.length; p++) if (r.primaries[p] === self) out.push(p);
+      return out;
+    }
+    if (!r.hosts.includes(self)) return [];
+    return this.shards.tables.map((_t, i) => i);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Serving routed commands
+
+  #ctx(write: boolean): CommandContext {
+    const version = write ? this.#host.hlc.now() : undefined;
+    if (this.#source !== undefined) return { version, touched: this.#onTouched };
+    return { version };
+  }
+
+  readonly #onTouched = (table: Table, key: Term): void => {
+    const s = this.#source;
+    if (s === undefined) return;
+    const i = this.#tableIndex.get(table);
+    if (i === undefined) return;
+    if (this.spec.placement === 'partitions' && !s.moving.has(i)) return;
+    let m = s.touched.get(i);
+    if (m === undefined) s.touched.set(i, (m = new Map()));
+    m.set(keyOf(key), key);
+  };
+
+  /** The promise a command on this data must wait for, when the data is held for a handoff switch. */
+  #gate(shard: number, pd: Term): Promise<void> | undefined {
+    const s = this.#source;
+    if (s === undefined || !s.holding) return undefined;
+    if (this.spec.placement === 'partitions') return s.moving.has(shard) ? s.released : undefined;
+    let o: Owner;
+    try {
+      o = this.#ownerIn(s.next, pd);
+    } catch {
+      return s.released;
+    }
+    return o.node !== this.#host.nodeId || o.shard !== shard ? s.released : undefined;
+  }
+
+  async #syncFrom(remote: Remote | undefined): Promise<void> {
+    if (remote === undefined) return;
+    if (remote.clock !== undefined) {
+      try {
+        this.#host.hlc.update(remote.clock);
+      } catch {
+        // A clock too far ahead is not merged; the write is still stamped locally.
+      }
+    }
+    if (remote.epoch > this.#host.view.epoch) await this.#host.syncView(remote.from, remote.epoch);
+  }
+
+  /**
+   * Runs a shard command on the owner of `pd`, which must be this node.
+   * @throws SuperCacheError `SC_ERR_NOT_OWNER` (with this node's view) when
+   *   another node owns it; `SC_ERR_HANDOFF` (retryable) when a handoff hold
+   *   outlasts `holdTimeoutMs`.
+   */
+  async serveShard(pd: Term, name: string, args: readonly unknown[], remote?: Remote): Promise<unknown> {
+    this.#checkOpen();
+    const cmd = this.shards.registry.get(name);
+    if (cmd.scope !== 'shard')
+      throw new SuperCacheError('SC_ERR_BAD_REQUEST', `${name} is not a single-shard command`);
+    await this.#syncFrom(remote);
+    for (;;) {
+      const view = this.#host.view;
+      const o = this.ownerOf(pd, view);
+      if (o.node !== this.#host.nodeId) throw notOwner(view, this.name, this.#host.nodeId);
+      const gate = this.#gate(o.shard, pd);
+      if (gate !== undefined) {
+        await this.#waitHold(gate);
+        continue;
+      }
+      this.#host.counters.served++;
+      return this.shards.runShard(o.shard, name, args, this.#ctx(cmd.write));
+    }
+  }
+
+  async #waitHold(gate: Promise<void>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_r, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new SuperCacheError(
+              'SC_ERR_HANDOFF',
+              `table ${this.name}: data held for a handoff longer than allowed`,
+              {
+                retryable: true,
+              },
+            ),
+          ),
+        this.#host.holdTimeoutMs,
+      );
+    });
+    try {
+      await Promise.race([gate, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Runs a node command over the shards this node owns. A fan-out runs at
+   * one epoch everywhere: a request from another epoch is refused with
+   * `SC_ERR_STALE_EPOCH` (after pulling the sender's view if it is newer).
+   */
+  async serveNode(
+    name: string,
+    args: readonly unknown[],
+    remote?: Remote & { expect?: number },
+  ): Promise<unknown> {
+    this.#checkOpen();
+    const cmd = this.shards.registry.get(name);
+    if (cmd.scope !== 'node')
+      throw new SuperCacheError('SC_ERR_BAD_REQUEST', `${name} is not a fan-out command`);
+    await this.#syncFrom(remote);
+    for (;;) {
+      const view = this.#host.view;
+      if (remote !== undefined && remote.epoch !== view.epoch)
+        throw staleEpoch(view, this.name, remote.epoch);
+      const s = this.#source;
+      if (cmd.write && s?.holding === true) {
+        await this.#waitHold(s.released);
+        continue;
+      }
+      this.#host.counters.served++;
+      return this.shards.runNode(name, args, this.#ctx(cmd.write), this.ownedShards(view));
+    }
+  }
+
+  /** Opens a server-side cursor over the shards this node owns; see {@link DistributedTable.serveNode} for epochs. */
+  async openCursor(kind: CursorKind, arg: unknown, remote?: Remote): Promise<number> {
+    this.#checkOpen();
+    await this.#syncFrom(remote);
+    const view = this.#host.view;
+    if (remote !== undefined && remote.epoch !== view.epoch) throw staleEpoch(view, this.name, remote.epoch);
+    return this.shards.openCursor(kind, arg, this.ownedShards(view));
+  }
+
+  /** Next page of a cursor opened here. */
+  cursorNext(id: number, limit: number): CursorPage {
+    this.#checkOpen();
+    return this.shards.cursorNext(id, limit);
+  }
+
+  /** Closes a cursor opened here; unknown ids are ignored. */
+  cursorClose(id: number): void {
+    this.shards.closeCursor(id);
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new SuperCacheError('SC_ERR_STOPPED', `table ${this.name} is closed`);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Handoff: source side
+
+  /**
+   * Plans the data this node must hand over for the change `prev → next`
+   * and starts tracking changes to it. Returns false when nothing moves.
+   */
+  planSource(hid: string, prev: View, next: View): boolean {
+    this.abortSource();
+    const self = this.#host.nodeId;
+    const before = this.#routingFor(prev);
+    if (!before.hosts.includes(self)) return false;
+    if (sameHosting(prev, next, this.name)) return false;
+    const after = this.#computeRouting(next);
+    if (after.hosts.length === 0) return false; // the last host leaves: nothing can receive the data
+    const moving = new Map<number, string>();
+    if (this.spec.placement === 'partitions') {
+      const b = before.primaries as readonly string[];
+      const a = after.primaries as readonly string[];
+      for (let p = 0; p < b.length; p++) if (b[p] === self && a[p] !== self) moving.set(p, a[p] as string);
+      if (moving.size === 0) return false;
+    }
+    let release!: () => void;
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    this.#source = {
+      hid,
+      next: after,
+      moving,
+      touched: new Map(),
+      sentTo: new Map(),
+      targets: new Set(),
+      holding: false,
+      released,
+      release,
+      holdTimer: undefined,
+      started: this.#host.clock.now(),
+      entries: 0,
+      bytes: 0,
+    };
+    return true;
+  }
+
+  /** True while this table hands data over. */
+  get handingOff(): boolean {
+    return this.#source !== undefined;
+  }
+
+  async #flush(
+    s: SourceState,
+    target: string,
+    method: string,
+    items: unknown[],
+    entries: number,
+  ): Promise<void> {
+    if (items.length === 0) return;
+    s.targets.add(target);
+    await this.#host.callNode(
+      target,
+      method,
+      { h: s.hid, t: this.name, e: s.next.epoch, from: this.#host.nodeId, items },
+      this.#host.callTimeoutMs,
+    );
+    this.#host.counters.handoffEntriesSent += entries;
+    this.#host.progress({
+      handoff: s.hid,
+      role: 'source',
+      phase: method === 'sc.handoffChunk' ? 'snapshot' : 'delta',
+      table: this.name,
+      peer: target,
+      entries: s.entries,
+      bytes: s.bytes,
+      durationMs: this.#host.clock.now() - s.started,
+    });
+  }
+
+  /** Pass 1: streams every moving entry to its new owner in chunks; the table keeps serving. */
+  async streamSnapshot(hid: string): Promise<void> {
+    const s = this.#source;
+    if (s === undefined || s.hid !== hid) return;
+    const chunk = this.#host.handoffChunkSize;
+    const buffers = new Map<string, ChunkItem[]>();
+    const push = async (target: string, item: ChunkItem): Promise<void> => {
+      let b = buffers.get(target);
+      if (b === undefined) buffers.set(target, (b = []));
+      b.push(item);
+      s.entries++;
+      s.bytes += entryBytes(item[1]);
+      if (b.length >= chunk) {
+        buffers.set(target, []);
+        await this.#flush(s, target, 'sc.handoffChunk', b, b.length);
+      }
+    };
+    const self = this.#host.nodeId;
+    if (this.spec.placement === 'partitions') {
+      for (const [p, target] of s.moving) {
+        for (const e of this.shards.table(p).entries()) {
+          if (this.#source !== s) return;
+          await push(target, [p, e.obj, e.expiresAt, e.version ?? null]);
+        }
+      }
+    } else {
+      const pp = this.spec.partitionPos;
+      const kp = this.spec.keyPos;
+      for (let i = 0; i < this.shards.shardCount; i++) {
+        for (const e of this.shards.table(i).entries()) {
+          if (this.#source !== s) return;
+          const o = this.#ownerIn(s.next, e.obj[pp] as Term);
+          if (o.node === self && o.shard === i) continue;
+          this.#recordSent(s, i, e.obj[kp] as Term, o);
+          await push(o.node, [o.shard, e.obj, e.expiresAt, e.version ?? null]);
+        }
+      }
+    }
+    for (const [target, b] of buffers) await this.#flush(s, target, 'sc.handoffChunk', b, b.length);
+  }
+
+  #recordSent(s: SourceState, shard: number, key: Term, o: Owner): void {
+    let m = s.sentTo.get(shard);
+    if (m === undefined) s.sentTo.set(shard, (m = new Map()));
+    const k = keyOf(key);
+    const list = m.get(k);
+    if (list === undefined) m.set(k, [[o.node, o.shard]]);
+    else if (!list.some(([n, sh]) => n === o.node && sh === o.shard)) list.push([o.node, o.shard]);
+  }
+
+  /**
+   * Pass 2: re-sends the current objects of every key changed since the last
+   * pass (`[]` for a deleted key). Returns how many keys were sent.
+   */
+  async sendDelta(hid: string): Promise<number> {
+    const s = this.#source;
+    if (s === undefined || s.hid !== hid) return 0;
+    const touched = s.touched;
+    s.touched = new Map();
+    const chunk = this.#host.handoffChunkSize;
+    const buffers = new Map<string, { items: DeltaItem[]; entries: number }>();
+    const push = async (target: string, item: DeltaItem): Promise<void> => {
+      let b = buffers.get(target);
+      if (b === undefined) buffers.set(target, (b = { items: [], entries: 0 }));
+      b.items.push(item);
+      b.entries += Math.max(1, item[2].length);
+      s.entries += item[2].length;
+      for (const e of item[2]) s.bytes += entryBytes(e[0]);
+      if (b.entries >= chunk) {
+        buffers.delete(target);
+        await this.#flush(s, target, 'sc.handoffDelta', b.items, b.entries);
+      }
+    };
+    let keys = 0;
+    const self = this.#host.nodeId;
+    const pp = this.spec.partitionPos;
+    for (const [i, m] of touched) {
+      const table = this.shards.table(i);
+      for (const [mk, key] of m) {
+        keys++;
+        const entries = table.lookupEntries(key);
+        if (this.spec.placement === 'partitions') {
+          await push(s.moving.get(i) as string, [i, key, entries.map(wire)]);
+          continue;
+        }
+        const groups = new Map<string, { o: Owner; list: WireEntry[] }>();
+        for (const e of entries) {
+          const o = this.#ownerIn(s.next, e.obj[pp] as Term);
+          if (o.node === self && o.shard === i) continue;
+          const g = `${o.shard}:${o.node}`;
+          let grp = groups.get(g);
+          if (grp === undefined) groups.set(g, (grp = { o, list: [] }));
+          grp.list.push(wire(e));
+        }
+        const sent = s.sentTo.get(i)?.get(mk) ?? [];
+        for (const [n, sh] of sent) {
+          if (!groups.has(`${sh}:${n}`)) await push(n, [sh, key, []]);
+        }
+        for (const { o, list } of groups.values()) {
+          this.#recordSent(s, i, key, o);
+          await push(o.node, [o.shard, key, list]);
+        }
+      }
+    }
+    for (const [target, b] of buffers) await this.#flush(s, target, 'sc.handoffDelta', b.items, b.entries);
+    return keys;
+  }
+
+  /** Keys changed on moving data since the last pass. */
+  pendingDelta(): number {
+    let n = 0;
+    for (const m of this.#source?.touched.values() ?? []) n += m.size;
+    return n;
+  }
+
+  /**
+   * Switch: holds every command on moving data (queued, never dropped) and
+   * sends the final delta. The hold ends when the handoff's view is adopted
+   * (held commands then get `SC_ERR_NOT_OWNER` and retry at the new owner)
+   * or the handoff is aborted (they run here).
+   */
+  async holdAndFinish(hid: string): Promise<string[]> {
+    const s = this.#source;
+    if (s === undefined || s.hid !== hid) return [];
+    s.holding = true;
+    // A leader that never commits must not freeze this data forever.
+    s.holdTimer = setTimeout(() => {
+      if (this.#source === s) {
+        this.#host.progress({
+          handoff: s.hid,
+          role: 'source',
+          phase: 'aborted',
+          table: this.name,
+          entries: s.entries,
+          bytes: s.bytes,
+          durationMs: this.#host.clock.now() - s.started,
+          error: 'no commit within the hold timeout',
+        });
+        this.abortSource();
+      }
+    }, this.#host.holdTimeoutMs * 2);
+    s.holdTimer.unref?.();
+    await this.sendDelta(hid);
+    return [...s.targets];
+  }
+
+  /** Counts of the current source handoff. */
+  sourceCounts(): { entries: number; bytes: number } {
+    return { entries: this.#source?.entries ?? 0, bytes: this.#source?.bytes ?? 0 };
+  }
+
+  /** Ends the source side (after commit or abort) and releases held commands. */
+  abortSource(): void {
+    const s = this.#source;
+    if (s === undefined) return;
+    this.#source = undefined;
+    if (s.holdTimer !== undefined) clearTimeout(s.holdTimer);
+    s.release();
+  }
+
+  /** The id of the handoff this table is a source of, if any. */
+  get sourceHandoff(): string | undefined {
+    return this.#source?.hid;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Handoff: target side
+
+  #stagedFor(hid: string, epoch: number): Staged {
+    let st = this.#staged.get(hid);
+    if (st === undefined) {
+      st = { hid, epoch, shards: new Map(), started: this.#host.clock.now(), entries: 0, bytes: 0 };
+      this.#staged.set(hid, st);
+    }
+    return st;
+  }
+
+  #stagedKey(st: Staged, shard: number, key: Term): StagedKey {
+    if (!Number.isInteger(shard) || shard < 0 || shard >= this.shards.shardCount) {
+      throw new SuperCacheError('SC_ERR_BAD_REQUEST', `table ${this.name} has no shard ${shard}`);
+    }
+    let m = st.shards.get(shard);
+    if (m === undefined) st.shards.set(shard, (m = new Map()));
+    const k = keyOf(key);
+    let sk = m.get(k);
+    if (sk === undefined) m.set(k, (sk = { key, entries: [], replace: false }));
+    return sk;
+  }
+
+  #observe(version: string | null): void {
+    if (version === null) return;
+    try {
+      this.#host.hlc.update(version);
+    } catch {
+      // ignored: see #syncFrom
+    }
+  }
+
+  /** Stages a snapshot chunk (not served, not visible to fan-outs). */
+  stageChunk(hid: string, epoch: number, items: readonly ChunkItem[]): number {
+    const st = this.#stagedFor(hid, epoch);
+    const kp = this.spec.keyPos;
+    let newest: string | null = null;
+    for (const [shard, obj, expiresAt, version] of items) {
+      const sk = this.#stagedKey(st, shard, obj[kp] as Term);
+      sk.entries.push([obj, expiresAt, version]);
+      st.entries++;
+      st.bytes += entryBytes(obj);
+      if (compareVersions(version, newest) > 0) newest = version;
+    }
+    this.#observe(newest);
+    this.#host.counters.handoffEntriesReceived += items.length;
+    return st.entries;
+  }
+
+  /** Stages a delta: each key's list replaces what was staged for it. */
+  stageDelta(hid: string, epoch: number, items: readonly DeltaItem[]): number {
+    const st = this.#stagedFor(hid, epoch);
+    let newest: string | null = null;
+    for (const [shard, key, entries] of items) {
+      const sk = this.#stagedKey(st, shard, key);
+      sk.entries = entries;
+      sk.replace = true;
+      st.entries += entries.length;
+      for (const e of entries) {
+        st.bytes += entryBytes(e[0]);
+        if (compareVersions(e[2], newest) > 0) newest = e[2];
+      }
+    }
+    this.#observe(newest);
+    this.#host.counters.handoffEntriesReceived += items.length;
+    return st.entries;
+  }
+
+  /** Counts staged for a handoff. */
+  stagedCounts(hid: string): { entries: number; bytes: number; started: number } | undefined {
+    const st = this.#staged.get(hid);
+    return st === undefined ? undefined : { entries: st.entries, bytes: st.bytes, started: st.started };
+  }
+
+  /** Drops what was staged for an aborted handoff. */
+  discardStaged(hid: string): void {
+    this.#staged.delete(hid);
+  }
+
+  #applyStaged(st: Staged): number {
+    const set = this.spec.type === 'set' || this.spec.type === 'ordered_set';
+    let n = 0;
+    for (const [shard, keys] of st.shards) {
+      const t = this.shards.table(shard);
+      for (const sk of keys.values()) {
+        n += sk.entries.length;
+        if (set) {
+          const incoming = sk.entries[sk.entries.length - 1];
+          if (incoming === undefined) {
+            t.delete(sk.key);
+            continue;
+          }
+          const live = t.lookupEntries(sk.key)[0];
+          // Last writer wins: keep a live copy only if it is strictly newer.
+          if (live !== undefined && compareVersions(live.version, incoming[2]) > 0) continue;
+          t.insertEntry(incoming[0], meta(incoming[1], incoming[2]));
+          continue;
+        }
+        // Bags: the source's list for the key is complete (every value survives).
+        t.delete(sk.key);
+        for (const [obj, expiresAt, version] of sk.entries) t.insertEntry(obj, meta(expiresAt, version));
+      }
+    }
+    return n;
+  }
+
+  // ---------------------------------------------------------------------------
+  // View changes
+
+  /**
+   * Called synchronously when the node adopts `next`: applies staged data of
+   * committed handoffs, drops data this node no longer owns, ends a finished
+   * source handoff (releasing held commands) and runs the callbacks.
+   */
+  onViewChange(prev: View, next: View): void {
+    if (this.#closed) return;
+    this.#routing = undefined;
+    for (const [hid, st] of [...this.#staged]) {
+      if (next.handoffs.includes(hid)) {
+        const n = this.#applyStaged(st);
+        this.#staged.delete(hid);
+        this.#host.progress({
+          handoff: hid,
+          role: 'target',
+          phase: 'applied',
+          table: this.name,
+          entries: n,
+          bytes: st.bytes,
+          durationMs: this.#host.clock.now() - st.started,
+        });
+      } else if (st.epoch <= next.epoch) {
+        this.#staged.delete(hid);
+      }
+    }
+    const s = this.#source;
+    if (!sameHosting(prev, next, this.name)) this.#dropUnowned(next);
+    if (s !== undefined && (next.handoffs.includes(s.hid) || s.next.epoch <= next.epoch)) this.abortSource();
+    if (this.#callbacks !== undefined) {
+      const before = hostsOf(prev, this.name);
+      const after = hostsOf(next, this.name);
+      for (const n of after) if (!before.includes(n)) this.#callbacks.nodeAdded?.(n);
+      for (const n of before) if (!after.includes(n)) this.#callbacks.nodeRemoved?.(n);
+    }
+  }
+
+  #dropUnowned(view: View): void {
+    const r = this.#routingFor(view);
+    const self = this.#host.nodeId;
+    if (r.primaries !== undefined) {
+      for (let p = 0; p < r.primaries.length; p++) {
+        if (r.primaries[p] !== self) {
+          const t = this.shards.table(p);
+          if (t.size > 0) t.deleteAllObjects();
+        }
+      }
+      return;
+    }
+    if (!r.hosts.includes(self)) {
+      for (const t of this.shards.tables) if (t.size > 0) t.deleteAllObjects();
+      return;
+    }
+    const pp = this.spec.partitionPos;
+    for (let i = 0; i < this.shards.shardCount; i++) {
+      const t = this.shards.table(i);
+      const gone: Tuple[] = [];
+      for (const e of t.entries()) {
+        const o = this.#ownerIn(r, e.obj[pp] as Term);
+        if (o.node !== self || o.shard !== i) gone.push(e.obj);
+      }
+      for (const obj of gone) t.deleteObject(obj);
+    }
+  }
+
+  /**
+   * How much each host owns under `view`: partitions (`'partitions'`) or
+   * shards (`'shards'`).
+   */
+  ownedCounts(view: View = this.#host.view): Record<string, number> {
+    const r = this.#routingFor(view);
+    const out: Record<string, number> = {};
+    for (const h of r.hosts) out[h] = 0;
+    if (r.primaries !== undefined) {
+      for (const p of r.primaries) out[p] = (out[p] ?? 0) + 1;
+    } else {
+      for (const h of r.hosts) out[h] = view.shards[this.name]?.[h] ?? 0;
+    }
+    return out;
+  }
+
+  /** Objects this node serves (owned shards only). */
+  ownedSize(view: View = this.#host.view): number {
+    let n = 0;
+    for (const i of this.ownedShards(view)) n += this.shards.table(i).size;
+    return n;
+  }
+
+  /** Drops every object, staged data and handoff state (a node rejoining another cluster). */
+  reset(): void {
+    this.abortSource();
+    this.#staged.clear();
+    this.#routing = undefined;
+    for (const t of this.shards.tables) if (t.size > 0) t.deleteAllObjects();
+  }
+
+  /** Stops sweep timers, drops cursors and releases held commands. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.abortSource();
+    this.#staged.clear();
+    this.shards.close();
+  }
+}
