@@ -181,6 +181,97 @@ export class ClusterBackend implements Backend {
     });
   }
 
+  /**
+   * Runs a shard command on the owner of partition index `partition`
+   * (`'partitions'` placement: SuperCache's `*PartitionByIdx` operations).
+   */
+  execPartition(
+    partition: number,
+    name: string,
+    args: readonly unknown[],
+    options?: RouteOptions,
+  ): Promise<unknown> {
+    let cmd: ReturnType<DistributedTable['shards']['registry']['get']>;
+    try {
+      cmd = this.#table.shards.registry.get(name);
+      this.#table.ownerOfPartition(partition);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const idempotent = !cmd.write || (IDEMPOTENT_WRITES.has(name) && this.type !== 'duplicate_bag');
+    const table = this.#table;
+    const host = this.#host;
+    return this.#retrying(options, idempotent, async (epoch) => {
+      const owner = table.ownerOfPartition(partition, host.view);
+      if (owner.node === host.nodeId) return table.serveShard(null, name, args, undefined, partition);
+      host.counters.remoteCalls++;
+      const body: Record<string, unknown> = { t: table.name, e: epoch, p: partition, c: name, a: args };
+      if (cmd.write) body.v = host.hlc.now();
+      return host.transport.call(owner.node, 'sc.exec', body, {
+        idempotent,
+        timeoutMs: host.callTimeoutMs,
+        ...(options?.signal === undefined ? {} : { signal: options.signal }),
+      });
+    });
+  }
+
+  /**
+   * Runs a node command over the given partition indexes only, on their
+   * owners, and merges the results as {@link ClusterBackend.broadcast} does.
+   */
+  broadcastPartitions(
+    partitions: readonly number[],
+    name: string,
+    args: readonly unknown[],
+    options?: RouteOptions,
+  ): Promise<unknown> {
+    let merge: ReturnType<DistributedTable['shards']['merger']>;
+    let write: boolean;
+    try {
+      merge = this.#table.shards.merger(name);
+      write = this.#table.shards.registry.get(name).write;
+      for (const p of partitions) this.#table.ownerOfPartition(p);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const table = this.#table;
+    const host = this.#host;
+    return this.#retrying(options, !write, async (epoch) => {
+      const view = host.view;
+      const byOwner = new Map<string, number[]>();
+      for (const p of partitions) {
+        const o = table.ownerOfPartition(p, view).node;
+        let l = byOwner.get(o);
+        if (l === undefined) byOwner.set(o, (l = []));
+        l.push(p);
+      }
+      const settled = await Promise.allSettled(
+        [...byOwner].map(([h, ps]) => {
+          if (h === host.nodeId) return table.serveNode(name, args, { from: h, epoch }, ps);
+          host.counters.remoteCalls++;
+          return host.transport.call(
+            h,
+            'sc.node',
+            { t: table.name, e: epoch, c: name, a: args, s: ps },
+            {
+              idempotent: !write,
+              timeoutMs: host.callTimeoutMs,
+              ...(options?.signal === undefined ? {} : { signal: options.signal }),
+            },
+          );
+        }),
+      );
+      const values: unknown[] = [];
+      let failure: unknown;
+      for (const r of settled) {
+        if (r.status === 'fulfilled') values.push(r.value);
+        else if (failure === undefined || isRedirect(r.reason)) failure = r.reason;
+      }
+      if (failure !== undefined) throw failure;
+      return merge(values, args, { type: this.type });
+    });
+  }
+
   async #awaitHosting(): Promise<void> {
     // A table opened here but not yet hosted anywhere: wait for this node to host it.
     await Promise.race([this.#table.ready(), sleep(this.#host.retry.maxMs, undefined)]).catch(() => {});

@@ -88,6 +88,13 @@ export interface DistributedTableOptions {
   onRemove?: (entry: Entry, reason: RemovalReason) => void;
   /** Commands beyond the built-ins (must be registered on every node). */
   registry?: CommandRegistry;
+  /**
+   * This node's shards, when the caller already built them (core does, so
+   * `cache.local` reads the same tables the cluster serves). Their type, key
+   * position and count must match the table; `ttl`, limits and `registry`
+   * are then taken from them.
+   */
+  shards?: ShardSet;
   /** PartitionedEts `callbacks`: told when a node starts or stops hosting this table. */
   callbacks?: {
     nodeAdded?: (node: string) => void;
@@ -274,18 +281,32 @@ export class DistributedTable {
     this.name = name;
     this.spec = spec;
     this.#callbacks = options.callbacks;
-    this.shards = new ShardSet({
-      type: spec.type,
-      keyPos: spec.keyPos,
-      shards: spec.placement === 'partitions' ? spec.numPartitions : localShards,
-      clock: host.clock,
-      ...(options.ttl === undefined ? {} : { ttl: options.ttl }),
-      ...(options.maxEntries === undefined ? {} : { maxEntries: options.maxEntries }),
-      ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
-      ...(options.sweepIntervalMs === undefined ? {} : { sweepIntervalMs: options.sweepIntervalMs }),
-      ...(options.onRemove === undefined ? {} : { onRemove: options.onRemove }),
-      ...(options.registry === undefined ? {} : { registry: options.registry }),
-    });
+    this.shards =
+      options.shards ??
+      new ShardSet({
+        type: spec.type,
+        keyPos: spec.keyPos,
+        shards: spec.placement === 'partitions' ? spec.numPartitions : localShards,
+        clock: host.clock,
+        ...(options.ttl === undefined ? {} : { ttl: options.ttl }),
+        ...(options.maxEntries === undefined ? {} : { maxEntries: options.maxEntries }),
+        ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+        ...(options.sweepIntervalMs === undefined ? {} : { sweepIntervalMs: options.sweepIntervalMs }),
+        ...(options.onRemove === undefined ? {} : { onRemove: options.onRemove }),
+        ...(options.registry === undefined ? {} : { registry: options.registry }),
+      });
+    const want = spec.placement === 'partitions' ? spec.numPartitions : localShards;
+    if (
+      this.shards.type !== spec.type ||
+      this.shards.keyPos !== spec.keyPos ||
+      this.shards.shardCount !== want
+    ) {
+      throw new SuperCacheError(
+        'SC_ERR_BAD_CONFIG',
+        `table ${name}: the given shards (${this.shards.type}, keyPos ${this.shards.keyPos}, ` +
+          `${this.shards.shardCount} shards) do not match the table (${spec.type}, keyPos ${spec.keyPos}, ${want} shards)`,
+      );
+    }
     this.shards.tables.forEach((t, i) => {
       this.#tableIndex.set(t, i);
     });
@@ -376,6 +397,23 @@ export class DistributedTable {
     return { node: s.node, shard: s.partition };
   }
 
+  /**
+   * The owner of partition index `p` (`'partitions'` placement only: the
+   * index means the same partition on every node).
+   * @throws SuperCacheError `SC_ERR_BAD_ARG` for another placement or an index out of range.
+   */
+  ownerOfPartition(p: number, view: View = this.#host.view): Owner {
+    const r = this.#routingFor(view);
+    if (r.primaries === undefined) {
+      throw new SuperCacheError('SC_ERR_BAD_ARG', `table ${this.name} is not partitioned cluster-wide`);
+    }
+    if (!Number.isInteger(p) || p < 0 || p >= r.primaries.length) {
+      throw new SuperCacheError('SC_ERR_BAD_ARG', `partition index ${String(p)} out of range`);
+    }
+    if (r.hosts.length === 0) return this.#ownerIn(r, null);
+    return { node: r.primaries[p] as string, shard: p };
+  }
+
   /** The local shard for partition data (owned here or not). */
   shardOf(pd: Term): number {
     if (this.#partitioner !== undefined) return this.#partitioner.partitionOf(pd);
@@ -447,7 +485,13 @@ export class DistributedTable {
    *   another node owns it; `SC_ERR_HANDOFF` (retryable) when a handoff hold
    *   outlasts `holdTimeoutMs`.
    */
-  async serveShard(pd: Term, name: string, args: readonly unknown[], remote?: Remote): Promise<unknown> {
+  async serveShard(
+    pd: Term,
+    name: string,
+    args: readonly unknown[],
+    remote?: Remote,
+    partition?: number,
+  ): Promise<unknown> {
     this.#checkOpen();
     const cmd = this.shards.registry.get(name);
     if (cmd.scope !== 'shard')
@@ -455,7 +499,7 @@ export class DistributedTable {
     await this.#syncFrom(remote);
     for (;;) {
       const view = this.#host.view;
-      const o = this.ownerOf(pd, view);
+      const o = partition === undefined ? this.ownerOf(pd, view) : this.ownerOfPartition(partition, view);
       if (o.node !== this.#host.nodeId) throw notOwner(view, this.name, this.#host.nodeId);
       const gate = this.#gate(o.shard, pd);
       if (gate !== undefined) {
@@ -500,6 +544,7 @@ export class DistributedTable {
     name: string,
     args: readonly unknown[],
     remote?: Remote & { expect?: number },
+    only?: readonly number[],
   ): Promise<unknown> {
     this.#checkOpen();
     const cmd = this.shards.registry.get(name);
@@ -516,7 +561,9 @@ export class DistributedTable {
         continue;
       }
       this.#host.counters.served++;
-      return this.shards.runNode(name, args, this.#ctx(cmd.write), this.ownedShards(view));
+      const owned = this.ownedShards(view);
+      const shards = only === undefined ? owned : owned.filter((i) => only.includes(i));
+      return this.shards.runNode(name, args, this.#ctx(cmd.write), shards);
     }
   }
 

@@ -142,6 +142,16 @@ function list<T>(body: Body, field: string): T[] {
   return v as T[];
 }
 
+function intList(body: Body, field: string): number[] {
+  const v = list<unknown>(body, field);
+  for (const x of v) {
+    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) {
+      throw new SuperCacheError('SC_ERR_BAD_REQUEST', `field ${field} must list non-negative integers`);
+    }
+  }
+  return v as number[];
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -1313,14 +1323,25 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
     this.#on('sc.leave', (b) => this.#handleLeave(b));
     this.#on('sc.tableJoin', (b) => this.#handleTableJoin(b));
     this.#on('sc.exec', (b, from) =>
-      this.#tableOf(b).serveShard(b.pd as Term, str(b, 'c'), list(b, 'a'), {
-        from,
-        epoch: int(b, 'e'),
-        clock: typeof b.v === 'string' ? b.v : undefined,
-      }),
+      this.#tableOf(b).serveShard(
+        (b.pd ?? null) as Term,
+        str(b, 'c'),
+        list(b, 'a'),
+        {
+          from,
+          epoch: int(b, 'e'),
+          clock: typeof b.v === 'string' ? b.v : undefined,
+        },
+        b.p === undefined ? undefined : int(b, 'p'),
+      ),
     );
     this.#on('sc.node', (b, from) =>
-      this.#tableOf(b).serveNode(str(b, 'c'), list(b, 'a'), { from, epoch: int(b, 'e') }),
+      this.#tableOf(b).serveNode(
+        str(b, 'c'),
+        list(b, 'a'),
+        { from, epoch: int(b, 'e') },
+        b.s === undefined ? undefined : intList(b, 's'),
+      ),
     );
     this.#on('sc.cursorOpen', async (b, from) => ({
       id: await this.#tableOf(b).openCursor(str(b, 'k') as never, b.a, { from, epoch: int(b, 'e') }),

@@ -1,0 +1,956 @@
+/**
+ * PartitionedTable: the PartitionedEts system. Named tables, each exposing
+ * the whole storage API asynchronously, with keys routed by rendezvous
+ * hashing over this node's `{node, partition}` shards.
+ */
+
+import { createShardRouter, nodeShards, type Shard, type ShardHashFn } from '@supercache/partition';
+import {
+  createRegistry,
+  type RouteOptions,
+  ShardSet,
+  type ShardSetOptions,
+  type TableCursor,
+  TableRouter,
+  type WriteOptions,
+} from '@supercache/router';
+import {
+  type Clock,
+  type CounterOp,
+  type MatchSpec,
+  type Page,
+  type Pattern,
+  SuperCacheError,
+  type Table,
+  type TableStats,
+  type TableType,
+  type Term,
+  type Tuple,
+} from '@supercache/storage';
+import {
+  type ClusterProvider,
+  type ClusterProviderFactory,
+  GatedBackend,
+  LocalScopedBackend,
+  type ScopedBackend,
+} from './backend.js';
+import { badConfig, notStarted, show } from './errors.js';
+import {
+  checkKnownKeys,
+  clockOption,
+  enumOption,
+  fnOption,
+  intOption,
+  MAX_PARTITIONS,
+  stringOption,
+  TABLE_TYPES,
+  ttlOption,
+} from './options.js';
+
+/**
+ * Optional callbacks of a table (PartitionedEts `callbacks`): any subset of
+ * them.
+ */
+export interface PartitionedTableCallbacks {
+  /**
+   * Replaces rendezvous routing. Gets the key and the table's shards
+   * (`{node, partition}`, sorted by node then partition; on one node,
+   * `shards[i].partition === i`, so `shards.length` is the partition count)
+   * and returns one of those shards or its index. Checked on every call: a
+   * non-integer or out-of-range answer fails with `SC_ERR_BAD_ARG` instead
+   * of misrouting. Must be deterministic.
+   * @defaultValue rendezvous hashing (`ownerShard(hashTerm(key), shards)`)
+   */
+  hash?: ShardHashFn;
+  /** Called by the cluster when a node joins the table (distributed mode). */
+  nodeAdded?: (nodeId: string) => void;
+  /** Called by the cluster when a node leaves the table (distributed mode). */
+  nodeRemoved?: (nodeId: string) => void;
+}
+
+/** Options of {@link PartitionedTable.start}. */
+export interface PartitionedTableOptions {
+  /** Table name, unique in the process while started. */
+  name: string;
+  /** Table type of every partition. @defaultValue 'set' */
+  type?: TableType;
+  /** 0-based key position of every tuple. @defaultValue 0 */
+  keyPos?: number;
+  /**
+   * Storage tables on this node. More partitions spread keys over more
+   * tables; fan-out operations visit each. @defaultValue 1
+   */
+  partitions?: number;
+  /** Routing and membership callbacks. @defaultValue none */
+  callbacks?: PartitionedTableCallbacks;
+  /**
+   * True to join a cluster (needs `clusterProvider`); false keeps the table
+   * on this node only. @defaultValue false
+   */
+  distributed?: boolean;
+  /** Distributed mode's hook, from `@supercache/cluster`. */
+  clusterProvider?: ClusterProviderFactory;
+  /** Peers to contact in distributed mode. @defaultValue [] */
+  peers?: readonly string[];
+  /** This node's id (the `node` of its shards). @defaultValue 'local' */
+  nodeId?: string;
+  /** Default time to live in ms (`0` or `Infinity`: none). @defaultValue 0 */
+  ttl?: number;
+  /** Most objects kept (shared equally by the partitions); `0`: no limit. @defaultValue 0 */
+  maxEntries?: number;
+  /** Most estimated bytes kept, shared like `maxEntries`; `0`: no limit. @defaultValue 0 */
+  maxBytes?: number;
+  /** Time source for TTL. @defaultValue `{ now: Date.now }` */
+  clock?: Clock;
+  /** Expiry sweep interval in ms (`0` disables the timer). @defaultValue 1000 */
+  sweepIntervalMs?: number;
+}
+
+/** What {@link PartitionedTable.info} reports. */
+export interface PartitionedTableInfo {
+  readonly name: string;
+  readonly type: TableType;
+  readonly keyPos: number;
+  /** Live objects across the table. */
+  readonly size: number;
+  /** Estimated bytes across the table. */
+  readonly memory: number;
+  /** Storage tables on this node. */
+  readonly partitions: number;
+  readonly distributed: boolean;
+  readonly nodeId: string;
+}
+
+interface ResolvedTableOptions {
+  readonly name: string;
+  readonly type: TableType;
+  readonly keyPos: number;
+  readonly partitions: number;
+  readonly hash: ShardHashFn | undefined;
+  readonly nodeAdded: ((nodeId: string) => void) | undefined;
+  readonly nodeRemoved: ((nodeId: string) => void) | undefined;
+  readonly distributed: boolean;
+  readonly clusterProvider: ClusterProviderFactory | undefined;
+  readonly peers: readonly string[];
+  readonly nodeId: string;
+  readonly ttl: number;
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  readonly clock: Clock | undefined;
+  readonly sweepIntervalMs: number | undefined;
+}
+
+const OWNER = 'PartitionedTable';
+const KEYS = new Set<string>([
+  'name',
+  'type',
+  'keyPos',
+  'partitions',
+  'callbacks',
+  'distributed',
+  'clusterProvider',
+  'peers',
+  'nodeId',
+  'ttl',
+  'maxEntries',
+  'maxBytes',
+  'clock',
+  'sweepIntervalMs',
+]);
+const CALLBACK_KEYS = new Set<string>(['hash', 'nodeAdded', 'nodeRemoved']);
+
+function resolveTableOptions(options: PartitionedTableOptions): ResolvedTableOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw badConfig(OWNER, 'options', 'an options object with a name', options);
+  }
+  checkKnownKeys(OWNER, options, KEYS);
+  const o = options as unknown as Record<string, unknown>;
+  const name = o.name;
+  if (typeof name !== 'string' || name.length === 0)
+    throw badConfig(OWNER, 'name', 'a non-empty string', name);
+  let callbacks: Record<string, unknown> = {};
+  if (o.callbacks !== undefined) {
+    if (typeof o.callbacks !== 'object' || o.callbacks === null || Array.isArray(o.callbacks)) {
+      throw badConfig(OWNER, 'callbacks', 'an object with any of hash, nodeAdded, nodeRemoved', o.callbacks);
+    }
+    checkKnownKeys(OWNER, o.callbacks, CALLBACK_KEYS, 'callbacks.');
+    callbacks = o.callbacks as Record<string, unknown>;
+  }
+  const distributed = o.distributed ?? false;
+  if (typeof distributed !== 'boolean') throw badConfig(OWNER, 'distributed', 'a boolean', distributed);
+  const clusterProvider = fnOption<ClusterProviderFactory>(OWNER, 'clusterProvider', o.clusterProvider);
+  if (distributed && clusterProvider === undefined) {
+    throw badConfig(
+      OWNER,
+      'distributed',
+      'false, or true together with the cluster options: `peers` and a `clusterProvider` from ' +
+        '@supercache/cluster; a distributed table has no cluster to join without them',
+      distributed,
+    );
+  }
+  let peers: readonly string[] = [];
+  if (o.peers !== undefined) {
+    if (!Array.isArray(o.peers) || o.peers.some((p) => typeof p !== 'string' || p.length === 0)) {
+      throw badConfig(OWNER, 'peers', 'an array of non-empty strings', o.peers);
+    }
+    peers = Object.freeze([...(o.peers as string[])]);
+  }
+  return {
+    name,
+    type: enumOption(OWNER, 'type', o.type, TABLE_TYPES, 'set'),
+    keyPos: intOption(OWNER, 'keyPos', o.keyPos, 0),
+    partitions: intOption(OWNER, 'partitions', o.partitions, 1, 1, MAX_PARTITIONS),
+    hash: fnOption<ShardHashFn>(OWNER, 'callbacks.hash', callbacks.hash),
+    nodeAdded: fnOption<(n: string) => void>(OWNER, 'callbacks.nodeAdded', callbacks.nodeAdded),
+    nodeRemoved: fnOption<(n: string) => void>(OWNER, 'callbacks.nodeRemoved', callbacks.nodeRemoved),
+    distributed,
+    clusterProvider,
+    peers,
+    nodeId: stringOption(OWNER, 'nodeId', o.nodeId) ?? 'local',
+    ttl: ttlOption(OWNER, 'ttl', o.ttl),
+    maxEntries: intOption(OWNER, 'maxEntries', o.maxEntries, 0, 0, Number.MAX_SAFE_INTEGER),
+    maxBytes: intOption(OWNER, 'maxBytes', o.maxBytes, 0, 0, Number.MAX_SAFE_INTEGER),
+    clock: clockOption(OWNER, o.clock),
+    sweepIntervalMs:
+      o.sweepIntervalMs === undefined
+        ? undefined
+        : intOption(OWNER, 'sweepIntervalMs', o.sweepIntervalMs, 1000, 0, Number.MAX_SAFE_INTEGER),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// The process-wide registry of started tables
+
+const tables = new Map<string, PartitionedTable>();
+/** Names being started or started: taken synchronously so two concurrent starts cannot both win. */
+const reserved = new Set<string>();
+
+function noTable(name: unknown): SuperCacheError {
+  return new SuperCacheError('SC_ERR_NO_TABLE', `no PartitionedTable named ${show(name)} is started`, {
+    details: { name: show(name) },
+  });
+}
+
+/** True when `x` is a list of tuples rather than one tuple (see {@link PartitionedTable.insert}). */
+function isTupleList(x: unknown): x is readonly Tuple[] {
+  if (!Array.isArray(x)) return false;
+  if (x.length === 0) return true;
+  for (const e of x) if (!Array.isArray(e)) return false;
+  return true;
+}
+
+/** Synchronous reads of this node's partitions of a {@link PartitionedTable}. */
+export class PartitionedLocalView {
+  readonly #owner: PartitionedTable;
+  #tables: readonly Table[] | undefined;
+  #shardOf: (key: Term) => number = () => 0;
+
+  /** @internal */
+  constructor(owner: PartitionedTable) {
+    this.#owner = owner;
+  }
+
+  /** @internal */
+  attach(shards: ShardSet, shardOf: (key: Term) => number): void {
+    this.#tables = shards.tables;
+    this.#shardOf = shardOf;
+  }
+
+  /** @internal */
+  detach(): void {
+    this.#tables = undefined;
+  }
+
+  #table(key: Term, op: string): Table {
+    const t = this.#tables;
+    if (t === undefined) throw notStarted(`PartitionedTable ${show(this.#owner.name)}`, `local.${op}`);
+    return t[this.#shardOf(key)] as Table;
+  }
+
+  /** The objects at `key` on this node (a shared array: do not mutate it). */
+  lookup(key: Term): readonly Tuple[] {
+    return this.#table(key, 'lookup').lookup(key);
+  }
+
+  /** True when `key` has an object on this node. */
+  member(key: Term): boolean {
+    return this.#table(key, 'member').member(key);
+  }
+
+  /**
+   * The local partition (shard index) `key` routes to: the rendezvous
+   * winner, or the `callbacks.hash` answer.
+   */
+  partitionOf(key: Term): number {
+    if (this.#tables === undefined)
+      throw notStarted(`PartitionedTable ${show(this.#owner.name)}`, 'local.partitionOf');
+    return this.#shardOf(key);
+  }
+
+  /** Objects in each of this node's partitions, by index. */
+  partitionSizes(): number[] {
+    const t = this.#tables;
+    if (t === undefined)
+      throw notStarted(`PartitionedTable ${show(this.#owner.name)}`, 'local.partitionSizes');
+    return t.map((x) => x.size);
+  }
+
+  /** Objects on this node. */
+  get size(): number {
+    const t = this.#tables;
+    if (t === undefined) throw notStarted(`PartitionedTable ${show(this.#owner.name)}`, 'local.size');
+    let n = 0;
+    for (const x of t) n += x.size;
+    return n;
+  }
+}
+
+/**
+ * A named, partitioned table with the whole storage API, asynchronous and
+ * the same in local and distributed mode (the PartitionedEts system).
+ *
+ * Start one with {@link PartitionedTable.start}; reach it by instance, by
+ * name through {@link PartitionedEts}, or through a
+ * {@link definePartitionedTable} definition.
+ *
+ * Ordered-set semantics hold within the table: fan-out results, `first`,
+ * `next` and paging merge the partitions in key order.
+ *
+ * @example
+ * ```ts
+ * const t = await PartitionedTable.start({ name: 'sessions', partitions: 4 });
+ * await t.insert(['s1', { user: 1 }]);
+ * await t.lookup('s1'); // [['s1', { user: 1 }]]
+ * await t.stop();
+ * ```
+ */
+export class PartitionedTable {
+  /** The table's name. */
+  readonly name: string;
+  /** Table type. */
+  readonly type: TableType;
+  /** Key position. */
+  readonly keyPos: number;
+  /** Storage tables on this node. */
+  readonly partitions: number;
+  /** True when the table joined a cluster. */
+  readonly distributed: boolean;
+  /** This node's id (the `node` of its shards). */
+  readonly nodeId: string;
+  /** This node's shards, sorted (`shards[i].partition === i`). */
+  readonly shards: readonly Shard[];
+  readonly #local: PartitionedLocalView;
+  #router: TableRouter | undefined;
+  #gate: GatedBackend | undefined;
+  #shardSet: ShardSet | undefined;
+  #provider: ClusterProvider | undefined;
+  #stopping: Promise<void> | undefined;
+
+  private constructor(o: ResolvedTableOptions, shards: readonly Shard[]) {
+    this.name = o.name;
+    this.type = o.type;
+    this.keyPos = o.keyPos;
+    this.partitions = o.partitions;
+    this.distributed = o.distributed;
+    this.nodeId = o.nodeId;
+    this.shards = shards;
+    this.#local = new PartitionedLocalView(this);
+  }
+
+  /**
+   * Starts a table and registers its name in this process.
+   *
+   * @throws SuperCacheError `SC_ERR_BAD_CONFIG` naming an invalid option
+   *   (including `distributed: true` without a `clusterProvider`);
+   *   `SC_ERR_NAME_TAKEN` when a table of that name is started.
+   */
+  static async start(options: PartitionedTableOptions): Promise<PartitionedTable> {
+    const o = resolveTableOptions(options);
+    if (reserved.has(o.name)) {
+      throw new SuperCacheError(
+        'SC_ERR_NAME_TAKEN',
+        `a PartitionedTable named ${show(o.name)} is already started`,
+        {
+          details: { name: o.name },
+        },
+      );
+    }
+    reserved.add(o.name);
+    let shardSet: ShardSet | undefined;
+    let provider: ClusterProvider | undefined;
+    try {
+      // In a cluster the node id is the cluster node's: the local shard
+      // router must rank the same {node, partition} shards the cluster does.
+      if (o.distributed && o.clusterProvider !== undefined) {
+        provider = o.clusterProvider({
+          kind: 'partitioned',
+          nodeId: o.nodeId,
+          peers: o.peers,
+          numPartition: o.partitions,
+          replicationMode: 'async',
+          replicationFactor: 1,
+          nodeAdded: o.nodeAdded,
+          nodeRemoved: o.nodeRemoved,
+        });
+      }
+      const nodeId = provider?.nodeId ?? o.nodeId;
+      const router = createShardRouter({ shards: nodeShards(nodeId, o.partitions), hash: o.hash });
+      const shardOf = o.partitions === 1 && o.hash === undefined ? (_k: Term) => 0 : router.indexOf;
+      const shardOptions: ShardSetOptions = {
+        shards: o.partitions,
+        type: o.type,
+        keyPos: o.keyPos,
+        ttl: o.ttl,
+        maxEntries: o.maxEntries,
+        maxBytes: o.maxBytes,
+        registry: createRegistry(),
+        ...(o.clock === undefined ? {} : { clock: o.clock }),
+        ...(o.sweepIntervalMs === undefined ? {} : { sweepIntervalMs: o.sweepIntervalMs }),
+      };
+      shardSet = new ShardSet(shardOptions);
+      let backend: ScopedBackend;
+      if (provider !== undefined) {
+        await provider.start();
+        backend = await provider.createBackend({
+          table: o.name,
+          kind: 'partitioned',
+          shards: shardSet,
+          shardOf,
+          partitionPos: o.keyPos,
+          hash: o.hash,
+        });
+      } else {
+        backend = new LocalScopedBackend({ shards: shardSet, shardOf });
+      }
+      const table = new PartitionedTable(o, router.shards);
+      const gate = new GatedBackend(backend, `PartitionedTable ${show(o.name)}`);
+      table.#gate = gate;
+      table.#shardSet = shardSet;
+      table.#provider = provider;
+      table.#router = new TableRouter(gate);
+      table.#local.attach(shardSet, shardOf);
+      tables.set(o.name, table);
+      return table;
+    } catch (e) {
+      shardSet?.close();
+      if (provider !== undefined) await provider.stop().catch(() => {});
+      reserved.delete(o.name);
+      throw e;
+    }
+  }
+
+  /** The started table of that name, or `undefined`. */
+  static whereis(name: string): PartitionedTable | undefined {
+    return tables.get(name);
+  }
+
+  /** Names of the started tables. */
+  static names(): string[] {
+    return [...tables.keys()];
+  }
+
+  /** True until {@link PartitionedTable.stop}. */
+  get started(): boolean {
+    return this.#router !== undefined;
+  }
+
+  /** Synchronous reads of this node's partitions. */
+  get local(): PartitionedLocalView {
+    return this.#local;
+  }
+
+  /**
+   * Drops the table's data (in distributed mode: hands it off and leaves)
+   * and frees its name. Idempotent. Operations afterwards fail with
+   * `SC_ERR_NOT_STARTED`.
+   */
+  stop(): Promise<void> {
+    if (this.#stopping !== undefined) return this.#stopping;
+    if (this.#router === undefined) return Promise.resolve();
+    this.#stopping = (async () => {
+      this.#router = undefined;
+      this.#gate?.close();
+      this.#local.detach();
+      this.#shardSet?.close();
+      try {
+        if (this.#provider !== undefined) await this.#provider.stop();
+      } finally {
+        if (tables.get(this.name) === this) tables.delete(this.name);
+        reserved.delete(this.name);
+        this.#stopping = undefined;
+      }
+    })();
+    return this.#stopping;
+  }
+
+  #r(op: string): TableRouter {
+    const r = this.#router;
+    if (r === undefined) throw notStarted(`PartitionedTable ${show(this.name)}`, op);
+    return r;
+  }
+
+  // ---- writes ------------------------------------------------------------
+
+  /**
+   * Inserts one tuple, or a list of tuples (like ETS `insert/2`). A value is
+   * read as a list when every element is an array (and `[]` is an empty
+   * list); to insert a tuple whose elements are all arrays, use
+   * {@link PartitionedTable.insertMany} with a one-tuple list.
+   * @throws SuperCacheError `SC_ERR_TUPLE_TOO_SHORT`, `SC_ERR_INVALID_TERM`, `SC_ERR_NOT_STARTED`.
+   */
+  async insert(objOrObjs: Tuple | readonly Tuple[], options?: WriteOptions): Promise<true> {
+    const r = this.#r('insert');
+    return isTupleList(objOrObjs) ? r.insertMany(objOrObjs, options) : r.insert(objOrObjs, options);
+  }
+
+  /** Inserts a list of tuples; each partition's share in one step. */
+  async insertMany(objs: readonly Tuple[], options?: WriteOptions): Promise<true> {
+    return this.#r('insertMany').insertMany(objs, options);
+  }
+
+  /**
+   * Inserts unless the key exists (false then). A list (see
+   * {@link PartitionedTable.insert}) is all-or-nothing, like
+   * {@link PartitionedTable.insertNewMany}.
+   */
+  async insertNew(objOrObjs: Tuple | readonly Tuple[], options?: WriteOptions): Promise<boolean> {
+    const r = this.#r('insertNew');
+    return isTupleList(objOrObjs) ? r.insertNewMany(objOrObjs, options) : r.insertNew(objOrObjs, options);
+  }
+
+  /**
+   * Inserts every tuple only if none of their keys exists (and, for sets,
+   * the list repeats no key); otherwise writes nothing and resolves false.
+   */
+  async insertNewMany(objs: readonly Tuple[], options?: WriteOptions): Promise<boolean> {
+    return this.#r('insertNewMany').insertNewMany(objs, options);
+  }
+
+  /**
+   * Applies a counter operation to the object at `key` (ETS
+   * `update_counter`): `incr`, `[pos, incr]`, `[pos, incr, threshold,
+   * setValue]` or a list of them; inserts `defaultObj` first when the key is
+   * missing.
+   */
+  async updateCounter(
+    key: Term,
+    op: CounterOp | CounterOp[],
+    defaultObj?: Tuple,
+    options?: RouteOptions,
+  ): Promise<number | number[]> {
+    return this.#r('updateCounter').updateCounter(key, op, defaultObj, options);
+  }
+
+  /** Replaces elements (`[pos, value]` or a list) of the object at `key`; false when there is none. */
+  async updateElement(
+    key: Term,
+    update: readonly [number, Term] | ReadonlyArray<readonly [number, Term]>,
+    options?: RouteOptions,
+  ): Promise<boolean> {
+    return this.#r('updateElement').updateElement(key, update, options);
+  }
+
+  /** Removes and returns the objects at `key`. */
+  async take(key: Term, options?: RouteOptions): Promise<Tuple[]> {
+    return this.#r('take').take(key, options);
+  }
+
+  /** Deletes every object at `key`. */
+  async delete(key: Term, options?: RouteOptions): Promise<true> {
+    return this.#r('delete').delete(key, options);
+  }
+
+  /** Deletes exactly this object (for bags: this one value). */
+  async deleteObject(obj: Tuple, options?: RouteOptions): Promise<true> {
+    return this.#r('deleteObject').deleteObject(obj, options);
+  }
+
+  /** Deletes every object; resolves with how many. */
+  async deleteAllObjects(options?: RouteOptions): Promise<number> {
+    return this.#r('deleteAllObjects').deleteAllObjects(options);
+  }
+
+  // ---- reads -------------------------------------------------------------
+
+  /** The objects at `key` (`[]` when none); in local mode a shared array: do not mutate it. */
+  async lookup(key: Term, options?: RouteOptions): Promise<readonly Tuple[]> {
+    return this.#r('lookup').lookup(key, options);
+  }
+
+  /**
+   * Element `pos` of the object at `key` (a list for bags).
+   * @throws SuperCacheError `SC_ERR_NOT_FOUND` when the key has no object.
+   */
+  async lookupElement(key: Term, pos: number, options?: RouteOptions): Promise<Term> {
+    return this.#r('lookupElement').lookupElement(key, pos, options);
+  }
+
+  /** True when `key` has an object. */
+  async member(key: Term, options?: RouteOptions): Promise<boolean> {
+    return this.#r('member').member(key, options);
+  }
+
+  /** Every object (ordered_set: in key order). Prefer paging or `stream` for big tables. */
+  async tab2list(options?: RouteOptions): Promise<Tuple[]> {
+    return this.#r('tab2list').tab2list(options);
+  }
+
+  /** Name, type, key position, size, memory and partitions. */
+  async info(options?: RouteOptions): Promise<PartitionedTableInfo> {
+    const r = this.#r('info');
+    const [size, memory] = await Promise.all([r.size(options), r.memory(options)]);
+    return {
+      name: this.name,
+      type: this.type,
+      keyPos: this.keyPos,
+      size,
+      memory,
+      partitions: this.partitions,
+      distributed: this.distributed,
+      nodeId: this.nodeId,
+    };
+  }
+
+  /** Number of objects. */
+  async size(options?: RouteOptions): Promise<number> {
+    return this.#r('size').size(options);
+  }
+
+  /** Estimated bytes. */
+  async memory(options?: RouteOptions): Promise<number> {
+    return this.#r('memory').memory(options);
+  }
+
+  /** Summed storage counters (hits, misses, inserts, deletes, expirations, evictions). */
+  async stats(options?: RouteOptions): Promise<TableStats> {
+    return this.#r('stats').stats(options);
+  }
+
+  // ---- patterns and match specs --------------------------------------------
+
+  /** Bindings of `$1..$n` for each matching object. */
+  async match(pattern: Pattern, options?: RouteOptions): Promise<Term[][]> {
+    return this.#r('match').match(pattern, options);
+  }
+
+  /** Every matching object. */
+  async matchObject(pattern: Pattern, options?: RouteOptions): Promise<Tuple[]> {
+    return this.#r('matchObject').matchObject(pattern, options);
+  }
+
+  /** Deletes the matching objects; resolves with how many. */
+  async matchDelete(pattern: Pattern, options?: RouteOptions): Promise<number> {
+    return this.#r('matchDelete').matchDelete(pattern, options);
+  }
+
+  /** Body results of a match spec. */
+  async select(spec: MatchSpec, options?: RouteOptions): Promise<Term[]> {
+    return this.#r('select').select(spec, options);
+  }
+
+  /** `select` in reverse key order (ordered_set). */
+  async selectReverse(spec: MatchSpec, options?: RouteOptions): Promise<Term[]> {
+    return this.#r('selectReverse').selectReverse(spec, options);
+  }
+
+  /** Number of objects for which the spec returns `true`. */
+  async selectCount(spec: MatchSpec, options?: RouteOptions): Promise<number> {
+    return this.#r('selectCount').selectCount(spec, options);
+  }
+
+  /** Deletes the objects for which the spec returns `true`; resolves with how many. */
+  async selectDelete(spec: MatchSpec, options?: RouteOptions): Promise<number> {
+    return this.#r('selectDelete').selectDelete(spec, options);
+  }
+
+  /** Replaces matched objects with the body result (same key); resolves with how many. */
+  async selectReplace(spec: MatchSpec, options?: RouteOptions): Promise<number> {
+    return this.#r('selectReplace').selectReplace(spec, options);
+  }
+
+  // ---- paging --------------------------------------------------------------
+
+  /**
+   * One page of at most `limit` `select` results and, unless it is the last,
+   * a continuation: pass it back alone for the next page. Pages are read
+   * from live cursors, never from a materialised result.
+   */
+  selectPage(spec: MatchSpec, limit: number, options?: RouteOptions): Promise<Page<Term, TableCursor>>;
+  selectPage(continuation: TableCursor, options?: RouteOptions): Promise<Page<Term, TableCursor>>;
+  async selectPage(
+    a: MatchSpec | TableCursor,
+    b?: number | RouteOptions,
+    c?: RouteOptions,
+  ): Promise<Page<Term, TableCursor>> {
+    const r = this.#r('selectPage');
+    return typeof b === 'number' ? r.selectPage(a as MatchSpec, b, c) : r.selectPage(a as TableCursor, b);
+  }
+
+  /** One page of `match` bindings (see {@link PartitionedTable.selectPage}). */
+  matchPage(pattern: Pattern, limit: number, options?: RouteOptions): Promise<Page<Term[], TableCursor>>;
+  matchPage(continuation: TableCursor, options?: RouteOptions): Promise<Page<Term[], TableCursor>>;
+  async matchPage(
+    a: Pattern | TableCursor,
+    b?: number | RouteOptions,
+    c?: RouteOptions,
+  ): Promise<Page<Term[], TableCursor>> {
+    const r = this.#r('matchPage');
+    return typeof b === 'number' ? r.matchPage(a as Pattern, b, c) : r.matchPage(a as TableCursor, b);
+  }
+
+  /** One page of `matchObject` results (see {@link PartitionedTable.selectPage}). */
+  matchObjectPage(pattern: Pattern, limit: number, options?: RouteOptions): Promise<Page<Tuple, TableCursor>>;
+  matchObjectPage(continuation: TableCursor, options?: RouteOptions): Promise<Page<Tuple, TableCursor>>;
+  async matchObjectPage(
+    a: Pattern | TableCursor,
+    b?: number | RouteOptions,
+    c?: RouteOptions,
+  ): Promise<Page<Tuple, TableCursor>> {
+    const r = this.#r('matchObjectPage');
+    return typeof b === 'number'
+      ? r.matchObjectPage(a as Pattern, b, c)
+      : r.matchObjectPage(a as TableCursor, b);
+  }
+
+  /** Releases a continuation's cursors without reading on. */
+  async closeCursor(continuation: TableCursor): Promise<void> {
+    return this.#r('closeCursor').closeCursor(continuation);
+  }
+
+  // ---- iteration -------------------------------------------------------------
+
+  /** First key (ordered_set: the smallest), or `undefined` when empty. */
+  async first(options?: RouteOptions): Promise<Term | undefined> {
+    return this.#r('first').first(options);
+  }
+
+  /** Last key (ordered_set: the largest), or `undefined` when empty. */
+  async last(options?: RouteOptions): Promise<Term | undefined> {
+    return this.#r('last').last(options);
+  }
+
+  /** Key after `key`, or `undefined` at the end. */
+  async next(key: Term, options?: RouteOptions): Promise<Term | undefined> {
+    return this.#r('next').next(key, options);
+  }
+
+  /** Key before `key`, or `undefined` at the start. */
+  async prev(key: Term, options?: RouteOptions): Promise<Term | undefined> {
+    return this.#r('prev').prev(key, options);
+  }
+
+  /** Folds `fn(obj, acc)` over every object, streamed page by page (ordered_set: in key order). */
+  async foldl<A>(fn: (obj: Tuple, acc: A) => A, acc: A, options?: RouteOptions): Promise<A> {
+    return this.#r('foldl').foldl(fn, acc, options);
+  }
+
+  /** {@link PartitionedTable.foldl} in reverse order. */
+  async foldr<A>(fn: (obj: Tuple, acc: A) => A, acc: A, options?: RouteOptions): Promise<A> {
+    return this.#r('foldr').foldr(fn, acc, options);
+  }
+
+  /** Every object, page by page (`for await`); breaking out closes the cursors. */
+  async *stream(options?: RouteOptions & { pageSize?: number }): AsyncGenerator<Tuple> {
+    yield* this.#r('stream').stream(options);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The module form and the macro form
+
+/** Every table operation, in the order of the docs. */
+export const TABLE_METHODS = [
+  'insert',
+  'insertMany',
+  'insertNew',
+  'insertNewMany',
+  'updateCounter',
+  'updateElement',
+  'take',
+  'delete',
+  'deleteObject',
+  'deleteAllObjects',
+  'lookup',
+  'lookupElement',
+  'member',
+  'tab2list',
+  'info',
+  'size',
+  'memory',
+  'stats',
+  'match',
+  'matchObject',
+  'matchDelete',
+  'select',
+  'selectReverse',
+  'selectCount',
+  'selectDelete',
+  'selectReplace',
+  'selectPage',
+  'matchPage',
+  'matchObjectPage',
+  'closeCursor',
+  'first',
+  'last',
+  'next',
+  'prev',
+  'foldl',
+  'foldr',
+  'stream',
+] as const;
+
+/** The name of a table operation. */
+export type TableMethod = (typeof TABLE_METHODS)[number];
+
+/** A table's operations without the name argument (the macro form and the instance). */
+export type PartitionedTableApi = Pick<PartitionedTable, TableMethod>;
+
+type WithName<F> = F extends (...args: infer A) => infer R ? (name: string, ...args: A) => R : never;
+type Special = 'selectPage' | 'matchPage' | 'matchObjectPage' | 'foldl' | 'foldr';
+
+/** The module form: every operation taking the table name first, like `:ets`. */
+export type PartitionedEtsModule = {
+  readonly [K in Exclude<TableMethod, Special>]: WithName<PartitionedTable[K]>;
+} & {
+  /** Starts a table (see {@link PartitionedTable.start}). */
+  start(options: PartitionedTableOptions): Promise<PartitionedTable>;
+  /** Stops the table of that name; `SC_ERR_NO_TABLE` when none is started. */
+  stop(name: string): Promise<void>;
+  /** The started table of that name, or `undefined`. */
+  whereis(name: string): PartitionedTable | undefined;
+  selectPage(
+    name: string,
+    spec: MatchSpec,
+    limit: number,
+    options?: RouteOptions,
+  ): Promise<Page<Term, TableCursor>>;
+  selectPage(
+    name: string,
+    continuation: TableCursor,
+    options?: RouteOptions,
+  ): Promise<Page<Term, TableCursor>>;
+  matchPage(
+    name: string,
+    pattern: Pattern,
+    limit: number,
+    options?: RouteOptions,
+  ): Promise<Page<Term[], TableCursor>>;
+  matchPage(
+    name: string,
+    continuation: TableCursor,
+    options?: RouteOptions,
+  ): Promise<Page<Term[], TableCursor>>;
+  matchObjectPage(
+    name: string,
+    pattern: Pattern,
+    limit: number,
+    options?: RouteOptions,
+  ): Promise<Page<Tuple, TableCursor>>;
+  matchObjectPage(
+    name: string,
+    continuation: TableCursor,
+    options?: RouteOptions,
+  ): Promise<Page<Tuple, TableCursor>>;
+  foldl<A>(name: string, fn: (obj: Tuple, acc: A) => A, acc: A, options?: RouteOptions): Promise<A>;
+  foldr<A>(name: string, fn: (obj: Tuple, acc: A) => A, acc: A, options?: RouteOptions): Promise<A>;
+};
+
+function tableNamed(name: string): PartitionedTable {
+  const t = tables.get(name);
+  if (t === undefined) throw noTable(name);
+  return t;
+}
+
+async function* failing(error: unknown): AsyncGenerator<Tuple> {
+  yield* [];
+  throw error;
+}
+
+/** A function that runs `method` on the table the resolver returns, with errors as rejections. */
+function delegate(method: TableMethod, resolve: (args: unknown[]) => [PartitionedTable, unknown[]]) {
+  return (...all: unknown[]): unknown => {
+    let target: PartitionedTable;
+    let args: unknown[];
+    try {
+      [target, args] = resolve(all);
+    } catch (e) {
+      return method === 'stream' ? failing(e) : Promise.reject(e);
+    }
+    return (target[method] as (...a: unknown[]) => unknown)(...args);
+  };
+}
+
+function buildModule(): PartitionedEtsModule {
+  const m: Record<string, unknown> = {
+    start: (options: PartitionedTableOptions) => PartitionedTable.start(options),
+    stop: async (name: string) => tableNamed(name).stop(),
+    whereis: (name: string) => tables.get(name),
+  };
+  for (const method of TABLE_METHODS) {
+    m[method] = delegate(method, (all) => [tableNamed(all[0] as string), all.slice(1)]);
+  }
+  return Object.freeze(m) as unknown as PartitionedEtsModule;
+}
+
+/**
+ * The module form of PartitionedEts: every operation takes the table name
+ * first and reaches the table started under that name in this process.
+ *
+ * @example
+ * ```ts
+ * await PartitionedEts.start({ name: 'my_cache', partitions: 16 });
+ * await PartitionedEts.insert('my_cache', ['key', 'value']);
+ * await PartitionedEts.lookup('my_cache', 'key'); // [['key', 'value']]
+ * ```
+ *
+ * Every operation on a name that is not started rejects with
+ * `SC_ERR_NO_TABLE`.
+ */
+export const PartitionedEts: PartitionedEtsModule = buildModule();
+
+/** What {@link definePartitionedTable} returns: one table's lifecycle and operations. */
+export type PartitionedTableDefinition = PartitionedTableApi & {
+  /** The table name. */
+  readonly name: string;
+  /** The options the table starts with. */
+  readonly options: Readonly<PartitionedTableOptions>;
+  /** Starts the table. @throws SuperCacheError `SC_ERR_NAME_TAKEN` when it is started. */
+  start(): Promise<PartitionedTable>;
+  /** Stops the table; idempotent. */
+  stop(): Promise<void>;
+  /** True while the table is started. */
+  readonly started: boolean;
+  /** The started table. @throws SuperCacheError `SC_ERR_NO_TABLE` when it is not started. */
+  readonly table: PartitionedTable;
+};
+
+/**
+ * Defines one table with its options, like `use PartitionedEts` defines a
+ * module: the result starts and stops it, and has every operation without
+ * the name argument, delegating to the table started under that name.
+ *
+ * @example
+ * ```ts
+ * export const Sessions = definePartitionedTable({ name: 'sessions', partitions: 8 });
+ * await Sessions.start();
+ * await Sessions.insert(['s1', 'alice']);
+ * await Sessions.lookup('s1');
+ * ```
+ *
+ * @throws SuperCacheError `SC_ERR_BAD_CONFIG` for invalid options (checked
+ *   now, not at `start()`).
+ */
+export function definePartitionedTable(options: PartitionedTableOptions): PartitionedTableDefinition {
+  const name = resolveTableOptions(options).name;
+  const frozen = Object.freeze({ ...options });
+  const def: Record<string, unknown> = {
+    name,
+    options: frozen,
+    start: () => PartitionedTable.start(frozen),
+    stop: async () => tables.get(name)?.stop(),
+  };
+  Object.defineProperty(def, 'started', { get: () => tables.has(name), enumerable: true });
+  Object.defineProperty(def, 'table', { get: () => tableNamed(name), enumerable: true });
+  for (const method of TABLE_METHODS) def[method] = delegate(method, (all) => [tableNamed(name), all]);
+  return Object.freeze(def) as unknown as PartitionedTableDefinition;
+}

@@ -1,0 +1,825 @@
+/**
+ * The SuperCache facade: one cache instance per node, tuple storage over
+ * `numPartition` partitions, batch writes, a lazy write buffer, and the
+ * KeyValue / Queue / Stack / Struct structures — the same asynchronous API
+ * in local and distributed mode.
+ */
+
+import { WriteBuffer, type WriteBufferStats } from '@supercache/buffer';
+import { createPartitioner } from '@supercache/partition';
+import {
+  type CommandRegistry,
+  createRegistry,
+  type RouteOptions,
+  ShardSet,
+  type ShardSetOptions,
+  TableRouter,
+} from '@supercache/router';
+import {
+  assertTuple,
+  type Pattern,
+  SuperCacheError,
+  type TableStats,
+  type TableType,
+  type Term,
+  type Tuple,
+} from '@supercache/storage';
+import {
+  KeyValue,
+  Queue,
+  registerStructureCommands,
+  Stack,
+  type StructClass,
+  StructStore,
+  type StructStoreOptions,
+} from '@supercache/structures';
+import {
+  type ClusterProvider,
+  type ClusterStats,
+  GatedBackend,
+  LocalScopedBackend,
+  type ScopedBackend,
+} from './backend.js';
+import { badArgument, notStarted, show } from './errors.js';
+import { LocalView } from './local-view.js';
+import {
+  type ReadMode,
+  resolveSuperCacheOptions,
+  type SuperCacheConfig,
+  type SuperCacheOptions,
+} from './options.js';
+import { badProbe } from './probe.js';
+
+/** Options of a SuperCache read. */
+export interface ReadOptions extends RouteOptions {
+  /**
+   * Which copy answers in distributed mode: `'local'` (this node, may be
+   * stale), `'primary'` or `'quorum'`. Every mode reads the one copy in
+   * local mode. @defaultValue 'local'
+   */
+  readMode?: ReadMode;
+}
+
+/** Options of a SuperCache write. */
+export interface PutOptions extends RouteOptions {
+  /** Time to live of the written tuples in ms, overriding the cache's `ttl`; `0` = never expire. */
+  ttl?: number;
+}
+
+/** Options of the operations that may be scoped to one partition. */
+export interface PartitionScopeOptions extends ReadOptions {
+  /** Partition data: only the partition it maps to is read. @defaultValue every partition */
+  partition?: Term;
+}
+
+/** Storage counters and size of one partition. */
+export interface PartitionStats extends TableStats {
+  /** Partition index. */
+  readonly partition: number;
+  /** Tuples in the partition. */
+  readonly size: number;
+  /** Estimated bytes in the partition. */
+  readonly memory: number;
+}
+
+/** What `stats()` returns. */
+export interface SuperCacheStats {
+  /** Partition count. */
+  readonly numPartition: number;
+  /** Table type of the tuple table. */
+  readonly tableType: TableType;
+  /** Per-partition size and counters of the tuple table (this node's copy). */
+  readonly partitions: readonly PartitionStats[];
+  /** Sums over `partitions`. */
+  readonly totals: TableStats & { readonly size: number; readonly memory: number };
+  /** Objects held by KeyValue namespaces and by queues, stacks and structs. */
+  readonly structures: { readonly kv: number; readonly sys: number };
+  /** The lazyPut write buffer. */
+  readonly lazyPut: WriteBufferStats;
+}
+
+type State = 'stopped' | 'starting' | 'started' | 'stopping';
+
+interface Runtime {
+  readonly main: TableRouter;
+  readonly kv: TableRouter;
+  readonly sys: TableRouter;
+  readonly mainBackend: ScopedBackend;
+  readonly gates: readonly GatedBackend[];
+  readonly shardSets: readonly ShardSet[];
+  readonly buffer: WriteBuffer<Tuple>;
+  readonly provider: ClusterProvider | undefined;
+  readonly keyValues: Map<string, KeyValue>;
+  readonly queues: Map<string, Queue>;
+  readonly stacks: Map<string, Stack>;
+  readonly structs: Map<string, StructStore<object>>;
+}
+
+const WHAT = 'SuperCache';
+const noop = (): void => {};
+
+/** True when every element is a primitive term (no deep walk needed). */
+function isFlat(obj: readonly unknown[]): boolean {
+  for (let i = 0; i < obj.length; i++) {
+    const e = obj[i];
+    const t = typeof e;
+    if (t === 'string' || t === 'number' || t === 'boolean' || t === 'bigint' || e === null) continue;
+    return false;
+  }
+  return true;
+}
+const EMPTY_STATS: TableStats = { hits: 0, misses: 0, inserts: 0, deletes: 0, expirations: 0, evictions: 0 };
+
+function checkName(op: string, name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0)
+    throw badArgument(op, 'name', 'a non-empty string', name);
+  return name;
+}
+
+/**
+ * A partitioned in-memory tuple cache with key-value namespaces, queues,
+ * stacks and struct stores.
+ *
+ * Tuples are arrays of terms. `keyPos` picks the key (what `get` and
+ * `delete` address), `partitionPos` the element hashed to pick the
+ * partition: tuples with equal partition data share a partition, and every
+ * operation — single writes, batches, the lazy buffer and reads — routes
+ * through the same partition function, so a batch write always lands where
+ * a read looks.
+ *
+ * @example
+ * ```ts
+ * const cache = new SuperCache({ numPartition: 4 });
+ * await cache.start();
+ * await cache.put(['user', 1, 'Alice']);
+ * await cache.get(['user']);          // [['user', 1, 'Alice']]
+ * cache.local.get(['user']);          // the same, synchronously
+ * await cache.stop();
+ * ```
+ */
+export class SuperCache {
+  readonly #config: SuperCacheConfig;
+  readonly #local: LocalView;
+  readonly #keyPos: number;
+  readonly #partitionPos: number;
+  readonly #maxPos: number;
+  #state: State = 'stopped';
+  #rt: Runtime | undefined;
+  #starting: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
+
+  /**
+   * Validates the options; the cache holds nothing until {@link SuperCache.start}.
+   * @throws SuperCacheError `SC_ERR_BAD_CONFIG` naming the invalid field and value.
+   */
+  constructor(options: SuperCacheOptions = {}) {
+    this.#config = resolveSuperCacheOptions(options);
+    this.#keyPos = this.#config.keyPos;
+    this.#partitionPos = this.#config.partitionPos;
+    this.#maxPos = Math.max(this.#keyPos, this.#partitionPos);
+    this.#local = new LocalView(this.#keyPos, this.#partitionPos, WHAT);
+  }
+
+  /** Creates and starts a cache. @throws SuperCacheError `SC_ERR_BAD_CONFIG`. */
+  static async start(options: SuperCacheOptions = {}): Promise<SuperCache> {
+    const cache = new SuperCache(options);
+    await cache.start();
+    return cache;
+  }
+
+  /** The validated configuration, defaults filled in (frozen). */
+  get config(): SuperCacheConfig {
+    return this.#config;
+  }
+
+  /** True between a completed `start()` and the next `stop()`. */
+  get started(): boolean {
+    return this.#state === 'started';
+  }
+
+  /** True when configured with `cluster: 'distributed'`. */
+  get distributed(): boolean {
+    return this.#config.cluster === 'distributed';
+  }
+
+  /** Synchronous reads of this node's copy (see {@link LocalView}). */
+  get local(): LocalView {
+    return this.#local;
+  }
+
+  // ---- lifecycle ---------------------------------------------------------
+
+  /**
+   * Creates the partitions (and, in distributed mode, joins the cluster).
+   * Idempotent: calling it again, or while it runs, resolves when started.
+   * After `stop()` it starts afresh with empty tables.
+   */
+  start(): Promise<void> {
+    if (this.#state === 'started') return Promise.resolve();
+    if (this.#state === 'starting') return this.#starting as Promise<void>;
+    const after = this.#state === 'stopping' ? (this.#stopping as Promise<void>).catch(() => {}) : undefined;
+    this.#state = 'starting';
+    const p = (async () => {
+      if (after !== undefined) await after;
+      try {
+        this.#rt = await this.#build();
+        this.#local.attach(this.#rt.mainBackend.local);
+        // A stop() called meanwhile owns the state now; it tears this runtime down.
+        if (this.#state === 'starting') this.#state = 'started';
+      } catch (e) {
+        if (this.#state === 'starting') this.#state = 'stopped';
+        throw e;
+      } finally {
+        this.#starting = undefined;
+      }
+    })();
+    this.#starting = p;
+    return p;
+  }
+
+  async #build(): Promise<Runtime> {
+    const c = this.#config;
+    const n = c.numPartition;
+    const registry: CommandRegistry = createRegistry();
+    registerStructureCommands(registry);
+    const common: Omit<ShardSetOptions, 'type' | 'keyPos'> = {
+      shards: n,
+      registry,
+      ...(c.clock === undefined ? {} : { clock: c.clock }),
+      ...(c.sweepIntervalMs === undefined ? {} : { sweepIntervalMs: c.sweepIntervalMs }),
+    };
+    const mainShards = new ShardSet({
+      ...common,
+      type: c.tableType,
+      keyPos: c.keyPos,
+      ttl: c.ttl,
+      maxEntries: c.maxEntries,
+      maxBytes: c.maxBytes,
+    });
+    const kvShards = new ShardSet({ ...common, type: c.tableType, keyPos: 0 });
+    const sysShards = new ShardSet({ ...common, type: 'set', keyPos: 0 });
+    const shardSets = [mainShards, kvShards, sysShards];
+    const partitioner = createPartitioner({ numPartitions: n });
+    const shardOf = n === 1 ? (_pd: Term) => 0 : partitioner.partitionOf;
+
+    let provider: ClusterProvider | undefined;
+    const backends: ScopedBackend[] = [];
+    try {
+      if (c.cluster === 'distributed') {
+        const factory = c.clusterProvider;
+        if (factory === undefined)
+          throw new SuperCacheError('SC_ERR_BAD_CONFIG', 'distributed mode needs a clusterProvider');
+        provider = factory({
+          kind: 'supercache',
+          nodeId: c.nodeId,
+          peers: c.peers,
+          numPartition: n,
+          replicationMode: c.replicationMode,
+          replicationFactor: c.replicationFactor,
+          tableType: c.tableType,
+          keyPos: c.keyPos,
+          partitionPos: c.partitionPos,
+        });
+        await provider.start();
+        const names = ['main', 'kv', 'sys'] as const;
+        for (let i = 0; i < 3; i++) {
+          backends.push(
+            await provider.createBackend({
+              table: names[i] as string,
+              kind: 'supercache',
+              shards: shardSets[i] as ShardSet,
+              shardOf,
+              partitionPos: i === 0 ? c.partitionPos : 0,
+            }),
+          );
+        }
+      } else {
+        for (const shards of shardSets) backends.push(new LocalScopedBackend({ shards, shardOf }));
+      }
+    } catch (e) {
+      for (const s of shardSets) s.close();
+      if (provider !== undefined) await provider.stop().catch(() => {});
+      throw e;
+    }
+    const gates = backends.map((b) => new GatedBackend(b, WHAT));
+    const [gMain, gKv, gSys] = gates as [GatedBackend, GatedBackend, GatedBackend];
+    const main = new TableRouter(gMain, { partitionPos: c.partitionPos });
+    const lazy = c.lazyPut;
+    const partial: Pick<Runtime, 'mainBackend'> = { mainBackend: gMain };
+    const buffer = new WriteBuffer<Tuple>({
+      // One batch at a time, in push order; each partition's share is one
+      // command in push order, so of two writes to a key the later one lands
+      // last. Tuples were validated by lazyPut.
+      apply: (batch) => this.#insertGrouped(partial as Runtime, batch, undefined, true).then(noop),
+      ...(lazy.maxBatch === undefined ? {} : { maxBatch: lazy.maxBatch }),
+      ...(lazy.maxPending === undefined ? {} : { maxPending: lazy.maxPending }),
+      ...(lazy.maxWaiting === undefined ? {} : { maxWaiting: lazy.maxWaiting }),
+      ...(lazy.flushOn === undefined ? {} : { flushOn: lazy.flushOn }),
+      ...(lazy.onError === undefined ? {} : { onError: lazy.onError }),
+    });
+    return {
+      main,
+      kv: new TableRouter(gKv),
+      sys: new TableRouter(gSys),
+      mainBackend: gMain,
+      gates,
+      shardSets,
+      buffer,
+      provider,
+      keyValues: new Map(),
+      queues: new Map(),
+      stacks: new Map(),
+      structs: new Map(),
+    };
+  }
+
+  /**
+   * Writes what `lazyPut` still buffers, then drops the tables (and leaves
+   * the cluster). Idempotent. Data operations afterwards fail with
+   * `SC_ERR_NOT_STARTED`, and so do structure handles taken before.
+   *
+   * @throws the error of a buffered batch that failed to write, after the
+   *   cache has stopped anyway.
+   */
+  stop(): Promise<void> {
+    if (this.#state === 'stopped') return Promise.resolve();
+    if (this.#state === 'stopping') return this.#stopping as Promise<void>;
+    const starting = this.#state === 'starting' ? this.#starting : undefined;
+    this.#state = 'stopping';
+    const p = (async () => {
+      if (starting !== undefined) await starting.catch(() => {});
+      const rt = this.#rt;
+      let failure: unknown;
+      try {
+        if (rt !== undefined) {
+          try {
+            await rt.buffer.stop();
+          } catch (e) {
+            failure = e;
+          }
+          this.#local.detach();
+          for (const g of rt.gates) g.close();
+          for (const s of rt.shardSets) s.close();
+          if (rt.provider !== undefined) await rt.provider.stop();
+        }
+      } finally {
+        this.#rt = undefined;
+        this.#state = 'stopped';
+        this.#stopping = undefined;
+      }
+      if (failure !== undefined) throw failure;
+    })();
+    this.#stopping = p;
+    return p;
+  }
+
+  #runtime(op: string): Runtime {
+    const rt = this.#rt;
+    if (rt === undefined || this.#state !== 'started') throw notStarted(WHAT, op);
+    return rt;
+  }
+
+  /**
+   * Validates a tuple to store. A flat tuple of primitives (the common case)
+   * is checked in one pass without allocating; anything else takes the full
+   * term walk.
+   */
+  #tuple(obj: unknown): Tuple {
+    if (Array.isArray(obj) && obj.length > this.#maxPos && isFlat(obj)) return obj as Tuple;
+    return assertTuple(obj, this.#keyPos, this.#partitionPos);
+  }
+
+  /**
+   * Writes tuples grouped by partition: each partition's share in one
+   * `insert` command, routed by the same partition data a read uses. Every
+   * tuple is validated before anything is written.
+   */
+  #insertGrouped(
+    rt: Runtime,
+    tuples: readonly unknown[],
+    options: PutOptions | undefined,
+    validated = false,
+  ): Promise<unknown> {
+    const pp = this.#partitionPos;
+    const n = tuples.length;
+    let checked = tuples as readonly Tuple[];
+    if (!validated) {
+      const out = new Array<Tuple>(n);
+      for (let i = 0; i < n; i++) out[i] = this.#tuple(tuples[i]);
+      checked = out;
+    }
+    const ttl = options?.ttl;
+    const backend = rt.mainBackend;
+    if (n === 0) return Promise.resolve();
+    if (this.#config.numPartition === 1) {
+      return backend.exec((checked[0] as Tuple)[pp] as Term, 'insert', [checked, ttl], options);
+    }
+    const shardOf = backend.local.shardOf;
+    const groups: Array<Tuple[] | undefined> = new Array(this.#config.numPartition);
+    const firstData: Term[] = new Array(this.#config.numPartition);
+    for (let i = 0; i < n; i++) {
+      const t = checked[i] as Tuple;
+      const pd = t[pp] as Term;
+      const shard = shardOf(pd);
+      const g = groups[shard];
+      if (g === undefined) {
+        groups[shard] = [t];
+        firstData[shard] = pd;
+      } else g.push(t);
+    }
+    const writes: Promise<unknown>[] = [];
+    for (let shard = 0; shard < groups.length; shard++) {
+      const g = groups[shard];
+      if (g !== undefined) writes.push(backend.exec(firstData[shard] as Term, 'insert', [g, ttl], options));
+    }
+    return writes.length === 1 ? (writes[0] as Promise<unknown>) : Promise.all(writes);
+  }
+
+  #partitionIndex(op: string, idx: unknown): number {
+    const n = this.#config.numPartition;
+    if (typeof idx !== 'number' || !Number.isInteger(idx) || idx < 0 || idx >= n) {
+      throw badArgument(op, 'partition index', `an integer from 0 to ${n - 1} (numPartition is ${n})`, idx);
+    }
+    return idx;
+  }
+
+  #indexOf(rt: Runtime, partitionData: Term): number {
+    return rt.mainBackend.local.shardOf(partitionData);
+  }
+
+  // ---- writes --------------------------------------------------------------
+
+  /**
+   * Stores one tuple in the partition of `tuple[partitionPos]` (a set
+   * replaces the tuple with the same key; a bag adds it).
+   * @throws SuperCacheError `SC_ERR_TUPLE_TOO_SHORT` when the tuple has no
+   *   element at `keyPos` or `partitionPos`; `SC_ERR_INVALID_TERM`;
+   *   `SC_ERR_NOT_STARTED`.
+   */
+  async put(tuple: Tuple, options?: PutOptions): Promise<true> {
+    const rt = this.#runtime('put');
+    const t = this.#tuple(tuple);
+    await rt.mainBackend.exec(t[this.#partitionPos] as Term, 'insert', [[t], options?.ttl], options);
+    return true;
+  }
+
+  /**
+   * Stores many tuples: each goes to the partition of its
+   * `tuple[partitionPos]`, exactly like {@link SuperCache.put}, and each
+   * partition's share is written in one command.
+   * @throws SuperCacheError as {@link SuperCache.put}; nothing is written
+   *   when any tuple is invalid.
+   */
+  async putBatch(tuples: readonly Tuple[], options?: PutOptions): Promise<true> {
+    const rt = this.#runtime('putBatch');
+    if (!Array.isArray(tuples)) throw badArgument('putBatch', 'tuples', 'an array of tuples', tuples);
+    await this.#insertGrouped(rt, tuples, options);
+    return true;
+  }
+
+  /**
+   * Buffers a write; it lands within the next event-loop turn (see the
+   * `lazyPut` options), in call order, so of many lazy writes to one key the
+   * last one wins. Resolves at once while the buffer has room; when it is
+   * full, resolves once there is room (backpressure). Validation errors
+   * reject at once; write errors surface on the next `flush()` or `stop()`.
+   *
+   * A `put` issued before the buffer flushes may land before an earlier
+   * `lazyPut`; call {@link SuperCache.flush} to order them.
+   *
+   * @throws SuperCacheError `SC_ERR_TUPLE_TOO_SHORT`, `SC_ERR_INVALID_TERM`,
+   *   `SC_ERR_NOT_STARTED`; `SC_ERR_BUFFER_FULL` (retryable) when too many
+   *   calls already wait for room.
+   */
+  lazyPut(tuple: Tuple, options?: RouteOptions): Promise<void> {
+    try {
+      const rt = this.#runtime('lazyPut');
+      const r = rt.buffer.push(this.#tuple(tuple), options);
+      return r === undefined ? Promise.resolve() : r;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Resolves once every tuple given to `lazyPut` before the call is written.
+   * @throws the error of a batch that failed since the last flush.
+   */
+  async flush(options?: RouteOptions): Promise<void> {
+    const rt = this.#runtime('flush');
+    await rt.buffer.flush(options?.signal === undefined ? undefined : { signal: options.signal });
+  }
+
+  /**
+   * Stores `tuple` in the partition of `partitionData` instead of the
+   * partition of `tuple[partitionPos]` (the seed's `put_partition!`). Read it
+   * back with {@link SuperCache.getPartition} and the same partition data.
+   */
+  async putPartition(tuple: Tuple, partitionData: Term, options?: PutOptions): Promise<true> {
+    const rt = this.#runtime('putPartition');
+    const t = assertTuple(tuple, this.#keyPos);
+    await rt.mainBackend.exec(partitionData, 'insert', [[t], options?.ttl], options);
+    return true;
+  }
+
+  /**
+   * Stores `tuple` in partition number `idx` (the seed's
+   * `put_partition_by_idx!`).
+   * @throws SuperCacheError `SC_ERR_BAD_ARG` unless `0 ≤ idx < numPartition`.
+   */
+  async putPartitionByIdx(tuple: Tuple, idx: number, options?: PutOptions): Promise<true> {
+    const rt = this.#runtime('putPartitionByIdx');
+    const i = this.#partitionIndex('putPartitionByIdx', idx);
+    const t = assertTuple(tuple, this.#keyPos);
+    await rt.mainBackend.execPartition(i, 'insert', [[t], options?.ttl], options);
+    return true;
+  }
+
+  // ---- reads ---------------------------------------------------------------
+
+  /**
+   * The tuples whose key equals `probe[keyPos]`, in the partition of
+   * `probe[partitionPos]`; other elements of the probe are ignored. `[]`
+   * when none. In local mode the array is shared with the table: do not
+   * mutate it.
+   * @throws SuperCacheError `SC_ERR_TUPLE_TOO_SHORT` when the probe has no
+   *   element at `keyPos` or `partitionPos`; `SC_ERR_NOT_STARTED`.
+   */
+  get(probe: Tuple, options?: ReadOptions): Promise<readonly Tuple[]> {
+    const rt = this.#rt;
+    if (rt === undefined || this.#state !== 'started') return Promise.reject(notStarted(WHAT, 'get'));
+    if (!Array.isArray(probe) || probe.length <= this.#maxPos) {
+      return Promise.reject(badProbe(probe, this.#keyPos, this.#partitionPos));
+    }
+    return rt.mainBackend.exec(
+      probe[this.#partitionPos] as Term,
+      'lookup',
+      [probe[this.#keyPos]],
+      options,
+    ) as Promise<readonly Tuple[]>;
+  }
+
+  /** The tuples at `key` in the partition of `partitionData`. */
+  getByKeyPartition(key: Term, partitionData: Term, options?: ReadOptions): Promise<readonly Tuple[]> {
+    const rt = this.#rt;
+    if (rt === undefined || this.#state !== 'started')
+      return Promise.reject(notStarted(WHAT, 'getByKeyPartition'));
+    return rt.mainBackend.exec(partitionData, 'lookup', [key], options) as Promise<readonly Tuple[]>;
+  }
+
+  /** The tuples at `key`, with `key` as the partition data too (`keyPos` and `partitionPos` hold the same element). */
+  getSameKeyPartition(key: Term, options?: ReadOptions): Promise<readonly Tuple[]> {
+    return this.getByKeyPartition(key, key, options);
+  }
+
+  /** The tuples at `key` in the partition of `partitionData` (the seed's `get_partition!`). */
+  getPartition(key: Term, partitionData: Term, options?: ReadOptions): Promise<readonly Tuple[]> {
+    return this.getByKeyPartition(key, partitionData, options);
+  }
+
+  /**
+   * The tuples at `key` in partition number `idx`.
+   * @throws SuperCacheError `SC_ERR_BAD_ARG` unless `0 ≤ idx < numPartition`.
+   */
+  async getPartitionByIdx(key: Term, idx: number, options?: ReadOptions): Promise<readonly Tuple[]> {
+    const rt = this.#runtime('getPartitionByIdx');
+    const i = this.#partitionIndex('getPartitionByIdx', idx);
+    return (await rt.mainBackend.execPartition(i, 'lookup', [key], options)) as readonly Tuple[];
+  }
+
+  /**
+   * Bindings of `$1..$n` (one array per matching tuple) for `pattern`; in
+   * the partition of `options.partition` only when given, else in all.
+   * Ordered tables return them in key order.
+   */
+  async getByMatch(pattern: Pattern, options?: PartitionScopeOptions): Promise<Term[][]> {
+    const rt = this.#runtime('getByMatch');
+    if (options?.partition === undefined) return rt.main.match(pattern, options);
+    return this.#scoped(rt, options.partition, 'match', [pattern], options) as Promise<Term[][]>;
+  }
+
+  /** Every tuple matching `pattern`; in one partition when `options.partition` is given. */
+  async getByMatchObject(pattern: Pattern, options?: PartitionScopeOptions): Promise<Tuple[]> {
+    const rt = this.#runtime('getByMatchObject');
+    if (options?.partition === undefined) return rt.main.matchObject(pattern, options);
+    return this.#scoped(rt, options.partition, 'matchObject', [pattern], options) as Promise<Tuple[]>;
+  }
+
+  async #scoped(
+    rt: Runtime,
+    partitionData: Term,
+    name: string,
+    args: readonly unknown[],
+    options: RouteOptions,
+  ): Promise<unknown[]> {
+    const idx = this.#indexOf(rt, partitionData);
+    const pairs = (await rt.mainBackend.broadcastPartitions([idx], name, args, options)) as Array<
+      readonly [Term, unknown]
+    >;
+    return pairs.map((p) => p[1]);
+  }
+
+  /**
+   * Folds `fn(tuple, acc)` over every tuple (ordered tables: in key order),
+   * streamed page by page; or over one partition when `options.partition`
+   * is given. Resolves with the final accumulator.
+   */
+  async scan<A>(fn: (obj: Tuple, acc: A) => A, acc: A, options?: PartitionScopeOptions): Promise<A> {
+    const rt = this.#runtime('scan');
+    if (typeof fn !== 'function') throw badArgument('scan', 'fn', 'a function (tuple, acc) => acc', fn);
+    if (options?.partition === undefined) return rt.main.foldl(fn, acc, options);
+    const objs = (await this.#scoped(rt, options.partition, 'tab2list', [], options)) as Tuple[];
+    let a = acc;
+    for (const o of objs) a = fn(o, a);
+    return a;
+  }
+
+  // ---- deletes -------------------------------------------------------------
+
+  /** Deletes the tuples at `probe[keyPos]` in the partition of `probe[partitionPos]`. */
+  async delete(probe: Tuple, options?: RouteOptions): Promise<true> {
+    const rt = this.#runtime('delete');
+    if (!Array.isArray(probe) || probe.length <= this.#maxPos) {
+      throw badProbe(probe, this.#keyPos, this.#partitionPos);
+    }
+    await rt.mainBackend.exec(probe[this.#partitionPos] as Term, 'delete', [probe[this.#keyPos]], options);
+    return true;
+  }
+
+  /**
+   * Deletes every tuple (KeyValue namespaces, queues, stacks and structs are
+   * kept). Resolves with how many were removed.
+   */
+  async deleteAll(options?: RouteOptions): Promise<number> {
+    const rt = this.#runtime('deleteAll');
+    return rt.main.deleteAllObjects(options);
+  }
+
+  /**
+   * Deletes the tuples matching `pattern` (in one partition when
+   * `options.partition` is given). Resolves with how many.
+   */
+  async deleteByMatch(pattern: Pattern, options?: PartitionScopeOptions): Promise<number> {
+    const rt = this.#runtime('deleteByMatch');
+    if (options?.partition === undefined) return rt.main.matchDelete(pattern, options);
+    const idx = this.#indexOf(rt, options.partition);
+    return (await rt.mainBackend.broadcastPartitions([idx], 'matchDelete', [pattern], options)) as number;
+  }
+
+  /** Deletes the tuples at `key` in the partition of `partitionData`. */
+  async deleteByKeyPartition(key: Term, partitionData: Term, options?: RouteOptions): Promise<true> {
+    const rt = this.#runtime('deleteByKeyPartition');
+    await rt.mainBackend.exec(partitionData, 'delete', [key], options);
+    return true;
+  }
+
+  /** Deletes the tuples at `key`, with `key` as the partition data. */
+  deleteSameKeyPartition(key: Term, options?: RouteOptions): Promise<true> {
+    return this.deleteByKeyPartition(key, key, options);
+  }
+
+  /** Deletes the tuples at `key` in the partition of `partitionData` (the seed's `delete_partition!`). */
+  deletePartition(key: Term, partitionData: Term, options?: RouteOptions): Promise<true> {
+    return this.deleteByKeyPartition(key, partitionData, options);
+  }
+
+  /**
+   * Deletes the tuples at `key` in partition number `idx`.
+   * @throws SuperCacheError `SC_ERR_BAD_ARG` unless `0 ≤ idx < numPartition`.
+   */
+  async deletePartitionByIdx(key: Term, idx: number, options?: RouteOptions): Promise<true> {
+    const rt = this.#runtime('deletePartitionByIdx');
+    const i = this.#partitionIndex('deletePartitionByIdx', idx);
+    await rt.mainBackend.execPartition(i, 'delete', [key], options);
+    return true;
+  }
+
+  // ---- observability -------------------------------------------------------
+
+  /**
+   * Per-partition sizes and counters of this node's copy of the tuple table,
+   * their totals, the structures' sizes and the lazyPut buffer.
+   */
+  async stats(): Promise<SuperCacheStats> {
+    const rt = this.#runtime('stats');
+    const [mainShards, kvShards, sysShards] = rt.shardSets as [ShardSet, ShardSet, ShardSet];
+    const partitions: PartitionStats[] = [];
+    const totals = { ...EMPTY_STATS, size: 0, memory: 0 };
+    mainShards.tables.forEach((t, partition) => {
+      const s = t.stats();
+      const info = t.info();
+      partitions.push({ partition, size: info.size, memory: info.memory, ...s });
+      totals.size += info.size;
+      totals.memory += info.memory;
+      totals.hits += s.hits;
+      totals.misses += s.misses;
+      totals.inserts += s.inserts;
+      totals.deletes += s.deletes;
+      totals.expirations += s.expirations;
+      totals.evictions += s.evictions;
+    });
+    const count = (s: ShardSet) => s.tables.reduce((n, t) => n + t.size, 0);
+    return {
+      numPartition: this.#config.numPartition,
+      tableType: this.#config.tableType,
+      partitions,
+      totals,
+      structures: { kv: count(kvShards), sys: count(sysShards) },
+      lazyPut: rt.buffer.stats(),
+    };
+  }
+
+  /**
+   * Membership and placement. In local mode, a one-node view: this node is
+   * primary for every partition and the effective replication factor is 1.
+   */
+  async clusterStats(): Promise<ClusterStats> {
+    const rt = this.#runtime('clusterStats');
+    if (rt.provider !== undefined) return rt.provider.clusterStats();
+    const nodeId = this.#config.nodeId ?? 'local';
+    const size = rt.shardSets[0]?.tables.reduce((n, t) => n + t.size, 0) ?? 0;
+    return {
+      mode: 'local',
+      nodeId,
+      nodes: [
+        {
+          nodeId,
+          status: 'up',
+          self: true,
+          primaryPartitions: this.#config.numPartition,
+          replicaPartitions: 0,
+          size,
+        },
+      ],
+      numPartition: this.#config.numPartition,
+      replicationMode: this.#config.replicationMode,
+      replicationFactor: 1,
+    };
+  }
+
+  // ---- structures ----------------------------------------------------------
+
+  /**
+   * The key-value namespace `name` (one instance per name while started).
+   * @throws SuperCacheError `SC_ERR_NOT_STARTED`; `SC_ERR_BAD_ARG` for an empty name.
+   */
+  keyValue<K extends Term = Term, V extends Term = Term>(name: string): KeyValue<K, V> {
+    const rt = this.#runtime('keyValue');
+    checkName('keyValue', name);
+    let kv = rt.keyValues.get(name);
+    if (kv === undefined) rt.keyValues.set(name, (kv = new KeyValue(rt.kv, name)));
+    return kv as unknown as KeyValue<K, V>;
+  }
+
+  /** The FIFO queue `name` (one instance per name while started). */
+  queue<V extends Term = Term>(name: string): Queue<V> {
+    const rt = this.#runtime('queue');
+    checkName('queue', name);
+    let q = rt.queues.get(name);
+    if (q === undefined) rt.queues.set(name, (q = new Queue(rt.sys, name)));
+    return q as unknown as Queue<V>;
+  }
+
+  /** The LIFO stack `name` (one instance per name while started). */
+  stack<V extends Term = Term>(name: string): Stack<V> {
+    const rt = this.#runtime('stack');
+    checkName('stack', name);
+    let s = rt.stacks.get(name);
+    if (s === undefined) rt.stacks.set(name, (s = new Stack(rt.sys, name)));
+    return s as unknown as Stack<V>;
+  }
+
+  /**
+   * The struct store of a class, keyed by `keyField` (the seed's
+   * `Struct.init(struct, key)`): one instance per store name
+   * (`options.name`, else `Class.name`) while started.
+   * @throws SuperCacheError `SC_ERR_BAD_ARG` when a store of that name is
+   *   open with another class or key field (give it another `options.name`);
+   *   `SC_ERR_BAD_STRUCT` when the class does not construct without
+   *   arguments or `keyField` is not an own field of `new Class()`.
+   */
+  struct<T extends object>(
+    Class: StructClass<T>,
+    keyField: Extract<keyof T, string>,
+    options: StructStoreOptions = {},
+  ): StructStore<T> {
+    const rt = this.#runtime('struct');
+    const name = options.name ?? (typeof Class === 'function' ? Class.name : undefined);
+    const found = typeof name === 'string' ? rt.structs.get(name) : undefined;
+    if (found !== undefined) {
+      if (found.Class !== (Class as unknown) || found.keyField !== keyField) {
+        throw badArgument(
+          'struct',
+          'Class and keyField',
+          `${found.Class.name} keyed by ${show(found.keyField)} (the store ${show(name)} is open with them; ` +
+            'pass another options.name)',
+          `${typeof Class === 'function' ? Class.name : show(Class)} keyed by ${show(keyField)}`,
+        );
+      }
+      return found as unknown as StructStore<T>;
+    }
+    const store = new StructStore<T>(rt.sys, Class, keyField, options);
+    rt.structs.set(store.name, store as unknown as StructStore<object>);
+    return store;
+  }
+}

@@ -1,0 +1,185 @@
+import { ClusterNode, MemoryNetwork } from '@supercache/cluster';
+import { afterEach, describe, expect, it } from 'vitest';
+import { _, $, clusterProvider, PartitionedTable, parsePeer, SuperCache, type Tuple } from '../src/index.js';
+
+const FAST = { heartbeatMs: 50, failureTimeoutMs: 1000 };
+
+interface Started {
+  caches: SuperCache[];
+  tables: PartitionedTable[];
+}
+
+let started: Started = { caches: [], tables: [] };
+
+afterEach(async () => {
+  for (const t of started.tables) await t.stop().catch(() => {});
+  for (const c of [...started.caches].reverse()) await c.stop().catch(() => {});
+  started = { caches: [], tables: [] };
+});
+
+async function superCluster(ids: string[], extra: Record<string, unknown> = {}) {
+  const net = new MemoryNetwork({ seed: 7 });
+  const caches: SuperCache[] = [];
+  for (const id of ids) {
+    const transport = net.createTransport(id);
+    const cache = new SuperCache({
+      cluster: 'distributed',
+      nodeId: id,
+      numPartition: 8,
+      replicationFactor: 1,
+      peers: caches.map((_c, i) => `${ids[i]}=${ids[i]}`),
+      clusterProvider: clusterProvider({ transport, ...FAST }),
+      ...extra,
+    });
+    await cache.start();
+    caches.push(cache);
+    started.caches.push(cache);
+  }
+  return { net, caches };
+}
+
+describe('SuperCache in distributed mode (memory transport)', () => {
+  it('reads through one node what another node wrote, for every key', async () => {
+    const { caches } = await superCluster(['a', 'b', 'c']);
+    const [a, b, c] = caches as [SuperCache, SuperCache, SuperCache];
+    expect(a.distributed).toBe(true);
+    const tuples: Tuple[] = Array.from({ length: 300 }, (_v, i) => [`k${i}`, i]);
+    await a.putBatch(tuples);
+    for (const t of tuples) expect(await b.get([t[0] as string])).toEqual([t]);
+    // Every node serves a share, and the shares add up.
+    const stats = await c.clusterStats();
+    expect(stats.mode).toBe('distributed');
+    expect(stats.nodes.map((n) => n.nodeId).sort()).toEqual(['a', 'b', 'c']);
+    expect(stats.nodes.reduce((s, n) => s + n.size, 0)).toBe(300);
+    expect(stats.nodes.reduce((s, n) => s + n.primaryPartitions, 0)).toBe(8);
+    expect(stats.nodes.filter((n) => n.size > 0).length).toBeGreaterThan(1);
+  });
+
+  it('runs fan-out reads and deletes across nodes', async () => {
+    const { caches } = await superCluster(['a', 'b']);
+    const [a, b] = caches as [SuperCache, SuperCache];
+    await a.putBatch(Array.from({ length: 50 }, (_v, i) => [i, i % 2 === 0 ? 'even' : 'odd'] as Tuple));
+    expect((await b.getByMatchObject([_, 'even'])).length).toBe(25);
+    expect((await b.getByMatch([$(1), 'odd'])).length).toBe(25);
+    const sum = await a.scan((o, acc: number) => acc + (o[0] as number), 0);
+    expect(sum).toBe((49 * 50) / 2);
+    await b.deleteByMatch([_, 'odd']);
+    expect((await a.getByMatchObject([_, _])).length).toBe(25);
+  });
+
+  it('addresses a partition by index on whichever node owns it', async () => {
+    const { caches } = await superCluster(['a', 'b', 'c']);
+    const [a, b] = caches as [SuperCache, SuperCache];
+    for (let idx = 0; idx < 8; idx++) await a.putPartitionByIdx([`p${idx}`, idx], idx);
+    for (let idx = 0; idx < 8; idx++)
+      expect(await b.getPartitionByIdx(`p${idx}`, idx)).toEqual([[`p${idx}`, idx]]);
+    await b.deletePartitionByIdx('p3', 3);
+    expect(await a.getPartitionByIdx('p3', 3)).toEqual([]);
+  });
+
+  it('keeps queue, stack and counters atomic when nodes race on them', async () => {
+    const { caches } = await superCluster(['a', 'b', 'c']);
+    const [a, b, c] = caches as [SuperCache, SuperCache, SuperCache];
+    const adds = Array.from({ length: 300 }, (_v, i) => (i % 2 === 0 ? a : b).queue('jobs').add(i));
+    await Promise.all(adds);
+    const outs = await Promise.all(
+      Array.from({ length: 300 }, (_v, i) => [a, b, c][i % 3]?.queue('jobs').out()),
+    );
+    expect(outs.map(Number).sort((x, y) => x - y)).toEqual(Array.from({ length: 300 }, (_v, i) => i));
+    expect(await c.queue('jobs').out('empty')).toBe('empty');
+
+    await Promise.all(
+      Array.from({ length: 200 }, (_v, i) => [a, b, c][i % 3]?.keyValue('ctr').increment('hits')),
+    );
+    expect(await c.keyValue('ctr').get('hits')).toBe(200);
+
+    await a.stack('s').push(1);
+    await b.stack('s').push(2);
+    expect(await c.stack('s').getAll()).toEqual([2, 1]);
+  });
+
+  it('refuses a node whose config differs, naming the field and both values', async () => {
+    const { net } = await superCluster(['a']);
+    const transport = net.createTransport('b');
+    const bad = new SuperCache({
+      cluster: 'distributed',
+      nodeId: 'b',
+      numPartition: 16,
+      replicationFactor: 1,
+      peers: ['a=a'],
+      clusterProvider: clusterProvider({ transport, ...FAST, joinAttempts: 1 }),
+    });
+    const err = await bad.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ code: 'SC_ERR_CONFIG_MISMATCH' });
+    expect(String((err as Error).message)).toMatch(/numPartition/);
+    expect(String((err as Error).message)).toMatch(/8/);
+    expect(String((err as Error).message)).toMatch(/16/);
+  });
+
+  it('hands data off when a node stops gracefully', async () => {
+    const { caches } = await superCluster(['a', 'b', 'c']);
+    const [a, b, c] = caches as [SuperCache, SuperCache, SuperCache];
+    await a.putBatch(Array.from({ length: 200 }, (_v, i) => [`k${i}`, i] as Tuple));
+    await c.keyValue('kv').add('x', 1);
+    await c.stop();
+    started.caches = started.caches.filter((x) => x !== c);
+    for (let i = 0; i < 200; i++) expect(await b.get([`k${i}`])).toEqual([[`k${i}`, i]]);
+    expect(await a.keyValue('kv').get('x')).toBe(1);
+  });
+});
+
+describe('PartitionedTable with distributed: true (memory transport)', () => {
+  it('spreads keys over every node, keeps them reachable, and reports joins to callbacks', async () => {
+    const net = new MemoryNetwork({ seed: 3 });
+    const added: string[] = [];
+    const table = await PartitionedTable.start({
+      name: 'dist',
+      distributed: true,
+      nodeId: 'n1',
+      partitions: 2,
+      clusterProvider: clusterProvider({ transport: net.createTransport('n1'), ...FAST }),
+      callbacks: { nodeAdded: (n: string) => added.push(n) },
+    });
+    started.tables.push(table);
+    // Two more nodes host the same table with their own partition counts
+    // (one process can start a table name once, so these are bare nodes).
+    const others: ClusterNode[] = [];
+    for (const [i, id] of ['n2', 'n3'].entries()) {
+      const n = new ClusterNode({
+        ...FAST,
+        nodeId: id,
+        transport: net.createTransport(id),
+        peers: [{ id: 'n1', address: 'n1' }],
+      });
+      const t = n.table('dist', { placement: 'shards', localShards: i + 3 });
+      await n.start();
+      await t.ready();
+      others.push(n);
+    }
+    try {
+      for (let i = 0; i < 200; i++) await table.insert([`key${i}`, i]);
+      for (let i = 0; i < 200; i++) expect(await table.lookup(`key${i}`)).toEqual([[`key${i}`, i]]);
+      expect(await table.size()).toBe(200);
+      const here = table.local.size;
+      const there = others.map((n) => n.getTable('dist')?.ownedSize() ?? 0);
+      expect(here + (there[0] as number) + (there[1] as number)).toBe(200);
+      expect(there.every((x) => x > 0)).toBe(true);
+      // Every node that starts hosting the table is reported, this one included.
+      expect(added.sort()).toEqual(['n1', 'n2', 'n3']);
+    } finally {
+      for (const n of others) await n.stop();
+    }
+  });
+
+  it('parses peers given as id=url or as a bare url', () => {
+    expect(parsePeer('a=http://127.0.0.1:1')).toEqual({ id: 'a', address: 'http://127.0.0.1:1' });
+    expect(parsePeer('http://127.0.0.1:2')).toEqual({
+      id: 'http://127.0.0.1:2',
+      address: 'http://127.0.0.1:2',
+    });
+    expect(() => parsePeer(' ')).toThrow(expect.objectContaining({ code: 'SC_ERR_BAD_CONFIG' }));
+  });
+});
