@@ -49,6 +49,118 @@ export type ErrorCode =
   | 'SC_ERR_HANDOFF'
   | 'SC_ERR_INTERNAL';
 
+/** What a code means and whether the failed call may succeed if retried. */
+export interface ErrorCodeInfo {
+  /** One sentence: what went wrong. */
+  readonly meaning: string;
+  /** True when retrying the same call can succeed. */
+  readonly retryable: boolean;
+}
+
+/**
+ * Every error code with its meaning. `docs/errors.md` is checked against
+ * this table by a test; adding a code to {@link ErrorCode} without an entry
+ * here is a compile error.
+ */
+export const ERROR_CODES = Object.freeze({
+  SC_ERR_BAD_ARG: {
+    meaning: 'An argument or option has the wrong type or is out of range.',
+    retryable: false,
+  },
+  SC_ERR_INVALID_TERM: {
+    meaning: 'A value is not a term (undefined, a function, a class instance, a Map, a Date, a cycle…).',
+    retryable: false,
+  },
+  SC_ERR_TUPLE_TOO_SHORT: { meaning: 'A tuple has no element at keyPos or partitionPos.', retryable: false },
+  SC_ERR_NOT_FOUND: {
+    meaning: 'The key has no object (lookupElement, a missing counter with no default).',
+    retryable: false,
+  },
+  SC_ERR_BAD_MATCH_SPEC: { meaning: 'A match pattern or match spec is malformed.', retryable: false },
+  SC_ERR_BAD_CONTINUATION: {
+    meaning: 'A paging continuation is unknown, expired, or of another kind.',
+    retryable: false,
+  },
+  SC_ERR_KEY_EXISTS: { meaning: 'The key already exists where a new one was required.', retryable: false },
+  SC_ERR_BAD_COUNTER: {
+    meaning: 'updateCounter hit a non-number element, the key position, or a bad position.',
+    retryable: false,
+  },
+  SC_ERR_KEY_UPDATE: { meaning: 'updateElement tried to change the key element.', retryable: false },
+  SC_ERR_WRONG_TABLE_TYPE: {
+    meaning: 'The operation is not defined for this table type (a counter on a bag…).',
+    retryable: false,
+  },
+  SC_ERR_TOO_LARGE: { meaning: "A single object is larger than the table's maxBytes.", retryable: false },
+  SC_ERR_NOT_STARTED: {
+    meaning: 'The cache, table or transport is not started (or already stopped).',
+    retryable: true,
+  },
+  SC_ERR_ALREADY_STARTED: {
+    meaning: 'The component is already started with other options.',
+    retryable: false,
+  },
+  SC_ERR_STOPPED: { meaning: 'The component stopped while the call was pending.', retryable: true },
+  SC_ERR_BAD_CONFIG: {
+    meaning: 'An option is invalid or options contradict each other; the message names the field.',
+    retryable: false,
+  },
+  SC_ERR_NAME_TAKEN: {
+    meaning: 'A table of that name is already started in this process.',
+    retryable: false,
+  },
+  SC_ERR_NO_TABLE: { meaning: 'No table of that name is started (here or on the peer).', retryable: false },
+  SC_ERR_PARTITION_MISMATCH: {
+    meaning: 'Two partition maps or nodes disagree on the partition count.',
+    retryable: false,
+  },
+  SC_ERR_CONFIG_MISMATCH: {
+    meaning:
+      "A node's cluster config differs from the cluster's; the message names the field and both values.",
+    retryable: false,
+  },
+  SC_ERR_STRUCT_NOT_INITIALIZED: {
+    meaning: 'A struct store was used before it was initialised.',
+    retryable: false,
+  },
+  SC_ERR_BAD_STRUCT: {
+    meaning: 'A struct class, key field or instance is not usable as a struct.',
+    retryable: false,
+  },
+  SC_ERR_BUFFER_STOPPED: { meaning: 'The lazyPut write buffer is stopped.', retryable: false },
+  SC_ERR_BUFFER_FULL: { meaning: 'The write buffer and its wait queue are full.', retryable: true },
+  SC_ERR_UNAUTHORIZED: { meaning: 'A peer request had no cluster secret or a wrong one.', retryable: false },
+  SC_ERR_PAYLOAD_TOO_LARGE: { meaning: 'A peer request body is over the size limit.', retryable: false },
+  SC_ERR_BAD_REQUEST: {
+    meaning: 'A peer request could not be decoded or has the wrong shape.',
+    retryable: false,
+  },
+  SC_ERR_UNKNOWN_METHOD: {
+    meaning: 'A peer request named a method this node does not serve.',
+    retryable: false,
+  },
+  SC_ERR_STALE_EPOCH: {
+    meaning: "A peer request carried a cluster view older than the receiver's.",
+    retryable: true,
+  },
+  SC_ERR_NOT_OWNER: {
+    meaning: 'The receiver does not own that data under its view; the reply carries the view.',
+    retryable: true,
+  },
+  SC_ERR_PEER_UNAVAILABLE: {
+    meaning: 'A peer could not be reached (refused, reset, killed, partitioned).',
+    retryable: true,
+  },
+  SC_ERR_TIMEOUT: { meaning: 'A peer call took longer than its timeout.', retryable: true },
+  SC_ERR_QUORUM_TIMEOUT: { meaning: 'Not enough replicas answered in time.', retryable: true },
+  SC_ERR_ABORTED: { meaning: 'The caller aborted the operation through its AbortSignal.', retryable: false },
+  SC_ERR_HANDOFF: { meaning: 'Data is moving between nodes and did not settle in time.', retryable: true },
+  SC_ERR_INTERNAL: {
+    meaning: 'An unexpected failure inside SuperCache (a bug: please report it).',
+    retryable: false,
+  },
+} satisfies Record<ErrorCode, ErrorCodeInfo>);
+
 /** Options accepted by {@link SuperCacheError}'s constructor. */
 export interface SuperCacheErrorOptions {
   /** The error this one wraps. */

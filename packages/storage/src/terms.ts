@@ -150,7 +150,10 @@ export function isTerm(value: unknown): value is Term {
  */
 export function assertTuple(value: unknown, ...positions: number[]): Tuple {
   if (!Array.isArray(value)) {
-    throw new SuperCacheError('SC_ERR_INVALID_TERM', `a record must be an array (tuple), got ${describeShort(value)}`);
+    throw new SuperCacheError(
+      'SC_ERR_INVALID_TERM',
+      `a record must be an array (tuple), got ${describeShort(value)}`,
+    );
   }
   for (const pos of positions) {
     if (value.length <= pos) {
@@ -396,7 +399,8 @@ export function termBytes(t: Term): number {
   if (t instanceof Uint8Array) return 64 + t.length;
   if (Array.isArray(t)) {
     let n = 16 + 8 * t.length;
-    for (const x of t as readonly Term[]) if (typeof x === 'object' || typeof x === 'string') n += termBytes(x);
+    for (const x of t as readonly Term[])
+      if (typeof x === 'object' || typeof x === 'string') n += termBytes(x);
     return n;
   }
   let n = 32;
