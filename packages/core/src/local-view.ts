@@ -3,7 +3,7 @@
  * storage tables — the hot path, with no promise and no command dispatch.
  */
 
-import { cursorIterator, type ShardSet } from '@supercache/router';
+import { cursorIterator, fanoutValues, type ShardSet } from '@supercache/router';
 import type { Pattern, Table, Term, Tuple } from '@supercache/storage';
 import { notStarted } from './errors.js';
 import { badProbe } from './probe.js';
@@ -116,10 +116,7 @@ export class LocalView {
     this.#started(op);
     const shards = this.#shards as ShardSet;
     const subset = options?.partition === undefined ? undefined : [this.#shardOf(options.partition)];
-    const pairs = shards.runNode(name, args, undefined, subset) as Array<readonly [Term, unknown]>;
-    const out = new Array<unknown>(pairs.length);
-    for (let i = 0; i < pairs.length; i++) out[i] = (pairs[i] as readonly [Term, unknown])[1];
-    return out;
+    return fanoutValues(shards.runNode(name, args, undefined, subset), shards.type);
   }
 
   /**

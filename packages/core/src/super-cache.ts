@@ -10,6 +10,7 @@ import { createPartitioner } from '@supercache/partition';
 import {
   type CommandRegistry,
   createRegistry,
+  fanoutValues,
   type RouteOptions,
   ShardSet,
   type ShardSetOptions,
@@ -613,10 +614,10 @@ export class SuperCache {
     options: RouteOptions,
   ): Promise<unknown[]> {
     const idx = this.#indexOf(rt, partitionData);
-    const pairs = (await rt.mainBackend.broadcastPartitions([idx], name, args, options)) as Array<
-      readonly [Term, unknown]
-    >;
-    return pairs.map((p) => p[1]);
+    return fanoutValues(
+      await rt.mainBackend.broadcastPartitions([idx], name, args, options),
+      rt.mainBackend.type,
+    );
   }
 
   /**

@@ -81,27 +81,50 @@ function mergeByTypeReverse(
   return concatMerge(results);
 }
 
-/** Fan-out read that yields `[key, item]` pairs so ordered merges stay in order. */
-function keyedRead(item: (t: Table, args: readonly unknown[]) => ItemFn, reverse = false): NodeCommand {
+/** The table methods a fan-out read calls directly on unordered tables. */
+type DirectRead = 'select' | 'selectReverse' | 'match' | 'matchObject' | 'tab2list';
+
+/**
+ * Fan-out read. On `ordered_set` it yields `[key, item]` pairs so the merge
+ * across shards and nodes keeps term order; on the other types, whose order
+ * carries no meaning across shards, it returns plain items straight from
+ * the table's own (key-bound aware) method. {@link fanoutValues} unwraps
+ * either shape.
+ */
+function fanRead(
+  direct: DirectRead,
+  item: (t: Table, args: readonly unknown[]) => ItemFn,
+  reverse = false,
+): NodeCommand {
   return node(
     false,
     (tables, args) => {
-      const out: Array<Array<readonly [Term, unknown]>> = [];
-      for (const t of tables) out.push(keyed(t, item(t, args), reverse));
-      return mergeByTypeOf(tables, out, reverse);
+      const type = tables[0]?.type ?? 'set';
+      if (type === 'ordered_set') {
+        const out: Array<Array<readonly [Term, unknown]>> = [];
+        for (const t of tables) out.push(keyed(t, item(t, args), reverse));
+        return mergeKeyed(out, reverse);
+      }
+      const lists: unknown[][] = [];
+      for (const t of tables) {
+        lists.push(direct === 'tab2list' ? t.tab2list() : (t[direct] as (a: unknown) => unknown[])(args[0]));
+      }
+      return concatMerge(lists);
     },
     reverse ? mergeByTypeReverse : mergeByType,
   );
 }
 
-function mergeByTypeOf(
-  tables: readonly Table[],
-  lists: Array<Array<readonly [Term, unknown]>>,
-  reverse: boolean,
-) {
-  const type = tables[0]?.info().type ?? 'set';
-  if (type === 'ordered_set') return mergeKeyed(lists, reverse);
-  return concatMerge(lists);
+/**
+ * The items of a fan-out read's merged result: `ordered_set` results are
+ * `[key, item]` pairs, the others plain items.
+ */
+export function fanoutValues(result: unknown, type: TableType): unknown[] {
+  const r = result as unknown[];
+  if (type !== 'ordered_set') return r;
+  const out = new Array<unknown>(r.length);
+  for (let i = 0; i < r.length; i++) out[i] = (r[i] as readonly [Term, unknown])[1];
+  return out;
 }
 
 const NONE = Symbol('none');
@@ -203,11 +226,11 @@ export function builtinCommands(): Record<string, Command> {
     }),
 
     // ---- fan-out, once per node -------------------------------------------
-    select: keyedRead(specItem),
-    selectReverse: keyedRead(specItem, true),
-    match: keyedRead(matchItem),
-    matchObject: keyedRead(matchObjectItem),
-    tab2list: keyedRead(() => all),
+    select: fanRead('select', specItem),
+    selectReverse: fanRead('selectReverse', specItem, true),
+    match: fanRead('match', matchItem),
+    matchObject: fanRead('matchObject', matchObjectItem),
+    tab2list: fanRead('tab2list', () => all),
     selectCount: node(false, (ts, a) => sumOver(ts, (t) => t.selectCount(a[0] as MatchSpec)), sumMerge),
     selectDelete: node(
       true,

@@ -19,6 +19,7 @@ import {
   type Tuple,
 } from '@supercache/storage';
 import type { Backend, BackendCursor, RouteOptions } from './backend.js';
+import { fanoutValues } from './builtin.js';
 import type { CursorKind } from './shard-set.js';
 
 /** Options of a single-key operation. */
@@ -255,8 +256,7 @@ export class TableRouter {
   }
 
   async #values(name: string, args: readonly unknown[], options?: RouteOptions): Promise<unknown[]> {
-    const pairs = (await this.backend.broadcast(name, args, options)) as Array<readonly [Term, unknown]>;
-    return pairs.map((p) => p[1]);
+    return fanoutValues(await this.backend.broadcast(name, args, options), this.type);
   }
 
   // ---- patterns and match specs ------------------------------------------
