@@ -4,7 +4,7 @@
 // import specifier in its src/, test/ and bench/ files, and fails on:
 //  - a declared or imported @supercache/* package that is not below it,
 //  - a relative import that leaves the package's own directory.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
@@ -28,7 +28,8 @@ const pkgDirs = [
   ...readdirSync(join(root, 'apps')).map((d) => join(root, 'apps', d)),
 ];
 const errors = [];
-const importRe = /(?:import|export)\s[^'"`]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|import\s+['"]([^'"]+)['"]/g;
+const importRe =
+  /(?:import|export)\s[^'"`]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|import\s+['"]([^'"]+)['"]/g;
 
 function walk(dir, out) {
   let entries;
@@ -73,7 +74,11 @@ for (const dir of pkgDirs) {
       errors.push(`${name} declares a dependency on ${dep}, which is not in a lower layer`);
     }
   }
-  for (const file of [...walk(join(dir, 'src'), []), ...walk(join(dir, 'test'), []), ...walk(join(dir, 'bench'), [])]) {
+  for (const file of [
+    ...walk(join(dir, 'src'), []),
+    ...walk(join(dir, 'test'), []),
+    ...walk(join(dir, 'bench'), []),
+  ]) {
     const text = readFileSync(file, 'utf8');
     for (const m of text.matchAll(importRe)) {
       const spec = m[1] ?? m[2] ?? m[3];

@@ -1,0 +1,216 @@
+/**
+ * Command-line and environment configuration of `supercache-node`. A flag
+ * wins over its environment variable, which wins over the default.
+ */
+
+import { parseArgs } from 'node:util';
+import type { TableType } from '@supercache/storage';
+import { LOG_LEVELS, type LogLevel } from './server.js';
+
+/** One peer given by `--peers`: `id=http://host:port`. */
+export interface PeerArg {
+  readonly id: string;
+  readonly address: string;
+}
+
+/** The validated configuration of one node process. */
+export interface NodeConfig {
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+  readonly peers: readonly PeerArg[];
+  readonly secret: string;
+  readonly partitions: number;
+  readonly tableType: TableType;
+  readonly logLevel: LogLevel;
+}
+
+/** A usage error: the CLI prints `message` and the usage, then exits with 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** What `parseNodeArgs` returns: a configuration, or a request for help. */
+export type ParsedArgs = { readonly kind: 'run'; readonly config: NodeConfig } | { readonly kind: 'help' };
+
+/** Every option: flag, environment variable, default, description (the README table is made from this). */
+export const OPTIONS: ReadonlyArray<{
+  flag: string;
+  env: string | undefined;
+  default: string;
+  description: string;
+}> = [
+  {
+    flag: '--id',
+    env: 'SUPERCACHE_NODE_ID',
+    default: '(required)',
+    description: 'This node’s id, unique in the cluster; the smallest live id leads.',
+  },
+  {
+    flag: '--host',
+    env: 'SUPERCACHE_HOST',
+    default: '127.0.0.1',
+    description: 'Address to listen on (and to advertise to peers).',
+  },
+  {
+    flag: '--port',
+    env: 'SUPERCACHE_PORT',
+    default: '4000',
+    description: 'Port to listen on; 0 picks a free one (read it from the `listening` line).',
+  },
+  {
+    flag: '--peers',
+    env: 'SUPERCACHE_PEERS',
+    default: '(none)',
+    description: 'Comma list of `id=http://host:port` to join through; none forms a new cluster.',
+  },
+  {
+    flag: '--secret',
+    env: 'SUPERCACHE_SECRET',
+    default: '(required)',
+    description: 'Cluster secret shared by every node; peers without it get 401.',
+  },
+  {
+    flag: '--partitions',
+    env: 'SUPERCACHE_PARTITIONS',
+    default: '16',
+    description: 'numPartition: cluster-wide partition count (every node must agree).',
+  },
+  {
+    flag: '--table-type',
+    env: 'SUPERCACHE_TABLE_TYPE',
+    default: 'set',
+    description: 'set | ordered_set | bag | duplicate_bag (every node must agree).',
+  },
+  {
+    flag: '--log-level',
+    env: 'SUPERCACHE_LOG_LEVEL',
+    default: 'info',
+    description: 'fatal | error | warn | info | debug | trace | silent (logs go to stderr).',
+  },
+  { flag: '--help', env: undefined, default: '', description: 'Print this help and exit.' },
+];
+
+/** The usage text printed by `--help` and after a usage error. */
+export function usage(): string {
+  const lines = [
+    'Usage: supercache-node --id <id> --secret <secret> [options]',
+    '',
+    'Options (flag wins over environment):',
+  ];
+  for (const o of OPTIONS) {
+    const env = o.env === undefined ? '' : ` [${o.env}]`;
+    const dflt = o.default === '' ? '' : ` (default: ${o.default})`;
+    lines.push(`  ${o.flag.padEnd(14)} ${o.description}${env}${dflt}`);
+  }
+  return lines.join('\n');
+}
+
+const TABLE_TYPES: readonly TableType[] = ['set', 'ordered_set', 'bag', 'duplicate_bag'];
+const ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function intArg(name: string, raw: string, min: number, max: number): number {
+  if (!/^[0-9]+$/.test(raw))
+    throw new UsageError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max)
+    throw new UsageError(`${name} must be an integer from ${min} to ${max}, got ${raw}`);
+  return n;
+}
+
+/**
+ * Parses `id=http://host:port,id2=http://…` into peers.
+ * @throws UsageError on a malformed entry or a duplicate id.
+ */
+export function parsePeers(raw: string): PeerArg[] {
+  const out: PeerArg[] = [];
+  const seen = new Set<string>();
+  for (const part of raw.split(',')) {
+    const entry = part.trim();
+    if (entry === '') continue;
+    const eq = entry.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--peers entry "${entry}" must be id=http://host:port`);
+    const id = entry.slice(0, eq).trim();
+    const address = entry.slice(eq + 1).trim();
+    if (!ID_RE.test(id)) throw new UsageError(`--peers entry "${entry}": invalid node id "${id}"`);
+    let url: URL;
+    try {
+      url = new URL(address);
+    } catch {
+      throw new UsageError(`--peers entry "${entry}": "${address}" is not a URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new UsageError(`--peers entry "${entry}": the address must be http:// or https://`);
+    }
+    if (seen.has(id)) throw new UsageError(`--peers names node "${id}" twice`);
+    seen.add(id);
+    out.push({ id, address: url.origin });
+  }
+  return out;
+}
+
+/**
+ * Parses argv (without `node` and the script) and the environment.
+ * @throws UsageError on an unknown flag, a missing value, or an invalid one.
+ */
+export function parseNodeArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = {},
+): ParsedArgs {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        id: { type: 'string' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        peers: { type: 'string' },
+        secret: { type: 'string' },
+        partitions: { type: 'string' },
+        'table-type': { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (values.help === true) return { kind: 'help' };
+  const pick = (flag: string, envName: string): string | undefined => {
+    const v = values[flag];
+    if (typeof v === 'string') return v;
+    const e = env[envName];
+    return e === undefined || e === '' ? undefined : e;
+  };
+
+  const id = pick('id', 'SUPERCACHE_NODE_ID');
+  if (id === undefined) throw new UsageError('--id (or SUPERCACHE_NODE_ID) is required');
+  if (!ID_RE.test(id)) throw new UsageError(`--id "${id}" must be 1-128 characters of A-Z a-z 0-9 . _ : -`);
+
+  const secret = pick('secret', 'SUPERCACHE_SECRET');
+  if (secret === undefined) throw new UsageError('--secret (or SUPERCACHE_SECRET) is required');
+
+  const host = pick('host', 'SUPERCACHE_HOST') ?? '127.0.0.1';
+  const portRaw = pick('port', 'SUPERCACHE_PORT');
+  const port = portRaw === undefined ? 4000 : intArg('--port', portRaw, 0, 65_535);
+  const partitionsRaw = pick('partitions', 'SUPERCACHE_PARTITIONS');
+  const partitions = partitionsRaw === undefined ? 16 : intArg('--partitions', partitionsRaw, 1, 65_536);
+
+  const tableType = (pick('table-type', 'SUPERCACHE_TABLE_TYPE') ?? 'set') as TableType;
+  if (!TABLE_TYPES.includes(tableType)) {
+    throw new UsageError(`--table-type must be one of ${TABLE_TYPES.join(', ')}, got "${tableType}"`);
+  }
+  const logLevel = (pick('log-level', 'SUPERCACHE_LOG_LEVEL') ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+  const peers = parsePeers(pick('peers', 'SUPERCACHE_PEERS') ?? '').filter((p) => p.id !== id);
+
+  return { kind: 'run', config: { id, host, port, peers, secret, partitions, tableType, logLevel } };
+}

@@ -1,0 +1,76 @@
+/**
+ * What the server reads from a cluster node: its id, lifecycle state and
+ * health report. `@supercache/cluster`'s `ClusterNode` satisfies it; the
+ * server only needs this much, so it also works in local mode (no node)
+ * and in tests with a stub.
+ */
+
+/** One member in a {@link NodeHealthReport}. */
+export interface NodeMemberHealth {
+  readonly id: string;
+  readonly address: string;
+  readonly alive: boolean;
+  /** Last heartbeat round-trip in ms (`0` for this node, `-1` when never measured). */
+  readonly rttMs: number;
+  /** Smoothed round-trip in ms; `-1` when never measured. */
+  readonly rttAvgMs: number;
+}
+
+/** How one table's data is spread. */
+export interface NodeTableBalance {
+  /** Partitions (or shards) owned per host. */
+  readonly owned: Readonly<Record<string, number>>;
+  /** Objects this node serves for the table. */
+  readonly localObjects: number;
+}
+
+/** The part of the cluster package's `HealthReport` the server uses. */
+export interface NodeHealthReport {
+  readonly node: string;
+  readonly status: 'stopped' | 'joining' | 'running' | 'leaving';
+  readonly epoch: number;
+  readonly leader: string | undefined;
+  readonly members: readonly NodeMemberHealth[];
+  readonly balance: Readonly<Record<string, NodeTableBalance>>;
+  readonly successRate: number;
+  readonly handoff: {
+    readonly active: boolean;
+    readonly committed: number;
+    readonly aborted: number;
+    readonly entriesSent: number;
+    readonly entriesReceived: number;
+    readonly lastDurationMs: number;
+    readonly lastEntries: number;
+  };
+  readonly stats: {
+    readonly remoteCalls: number;
+    readonly redirects: number;
+    readonly retries: number;
+    readonly opsOk: number;
+    readonly opsFailed: number;
+    readonly served: number;
+  };
+}
+
+/** One handoff this node drove as leader (a join, a leave, a table joining). */
+export interface HandoffRecord {
+  readonly id: string;
+  readonly phase: 'committed' | 'aborted';
+  /** Entries moved (summed over every source). */
+  readonly entries: number;
+  /** Estimated bytes moved. */
+  readonly bytes: number;
+  readonly durationMs: number;
+  /** Wall-clock ms when it ended. */
+  readonly at: number;
+  readonly error?: string;
+}
+
+/** A cluster node as the server sees it (structurally, `ClusterNode`). */
+export interface ClusterSource {
+  readonly nodeId: string;
+  readonly status: NodeHealthReport['status'];
+  health(): NodeHealthReport;
+  /** The last handoffs this node led, oldest first (when the source records them). */
+  recentHandoffs?(): readonly HandoffRecord[];
+}

@@ -1,0 +1,184 @@
+/**
+ * One node process put together: the HTTP transport, the cluster node, the
+ * distributed SuperCache over it, and the Fastify server that carries both
+ * the peer routes and the client API on one port.
+ *
+ * Order matters. The server listens first (with port 0 the address is only
+ * known then, and peers must be able to reach this node while it joins);
+ * then `join()` starts the cache, which joins the cluster and receives its
+ * share of the data. `/ready` answers 503 until that is done.
+ */
+
+import type { AddressInfo } from 'node:net';
+import { ClusterNode, HttpTransport } from '@supercache/cluster';
+import { clusterProvider, SuperCache } from '@supercache/core';
+import type { FastifyInstance } from 'fastify';
+import type { NodeConfig } from './args.js';
+import type { ClusterSource, HandoffRecord, NodeHealthReport } from './cluster-source.js';
+import { createNodeServer } from './server.js';
+
+/** How many led handoffs `/v1/stats` remembers. */
+const MAX_HANDOFF_RECORDS = 32;
+
+/** A started node process. */
+export interface NodeRuntime {
+  readonly id: string;
+  /** The URL the node listens on (peer routes and client API). */
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly cache: SuperCache;
+  /** Joins the cluster (or forms one); resolves once this node owns its partitions. */
+  join(): Promise<void>;
+  /** Leaves the cluster gracefully (hands its data off), then closes the server. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * A {@link ClusterSource} for a node that does not exist yet: the cluster
+ * node is created when the cache starts, after the server already answers.
+ */
+class LateClusterSource implements ClusterSource {
+  readonly nodeId: string;
+  target: ClusterSource | undefined;
+  readonly handoffs: HandoffRecord[] = [];
+
+  recentHandoffs(): readonly HandoffRecord[] {
+    return this.handoffs;
+  }
+
+  constructor(nodeId: string) {
+    this.nodeId = nodeId;
+  }
+
+  get status(): NodeHealthReport['status'] {
+    return this.target?.status ?? 'joining';
+  }
+
+  health(): NodeHealthReport {
+    if (this.target !== undefined) return this.target.health();
+    return {
+      node: this.nodeId,
+      status: 'joining',
+      epoch: 0,
+      leader: undefined,
+      members: [],
+      balance: {},
+      successRate: 1,
+      handoff: {
+        active: false,
+        committed: 0,
+        aborted: 0,
+        entriesSent: 0,
+        entriesReceived: 0,
+        lastDurationMs: 0,
+        lastEntries: 0,
+      },
+      stats: { remoteCalls: 0, redirects: 0, retries: 0, opsOk: 0, opsFailed: 0, served: 0 },
+    };
+  }
+}
+
+function urlOf(app: FastifyInstance): string {
+  const info = app.server.address() as AddressInfo;
+  const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+  return `http://${host}:${info.port}`;
+}
+
+/**
+ * Builds the node and starts listening; call `join()` next.
+ * @throws SuperCacheError `SC_ERR_BAD_CONFIG` on an invalid setting; the
+ *   listen error (EADDRINUSE) when the port is taken.
+ */
+export async function startNodeRuntime(config: NodeConfig): Promise<NodeRuntime> {
+  const transport = new HttpTransport({ nodeId: config.id, secret: config.secret });
+  const source = new LateClusterSource(config.id);
+  let node: ClusterNode | undefined;
+  const cache = new SuperCache({
+    cluster: 'distributed',
+    nodeId: config.id,
+    numPartition: config.partitions,
+    tableType: config.tableType,
+    // Replicas are not implemented yet: every partition has one copy, and a
+    // graceful leave hands it over (see docs/guides/distributed.md).
+    replicationFactor: 1,
+    // The node exists once the address is known (after listen); the cache
+    // asks for its provider only in start().
+    clusterProvider: (c) => clusterProvider({ node: node as ClusterNode })(c),
+  });
+  const app = await createNodeServer({
+    cache,
+    cluster: source,
+    peer: { endpoint: transport, secret: config.secret },
+    nodeId: config.id,
+    logLevel: config.logLevel,
+  });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (e) {
+    await app.close().catch(() => {});
+    throw e;
+  }
+  const address = urlOf(app);
+  node = new ClusterNode({
+    nodeId: config.id,
+    transport,
+    address,
+    peers: config.peers,
+    // The six settings every member must share (a joiner that differs is refused).
+    config: {
+      numPartition: config.partitions,
+      tableType: config.tableType,
+      replicationFactor: 1,
+      replicationMode: 'async',
+      keyPos: 0,
+      partitionPos: 0,
+    },
+  });
+  source.target = node;
+  const clusterNode = node;
+  node.on('viewChange', (e) => {
+    app.log.info(
+      { epoch: e.view.epoch, members: e.view.members, added: e.added, removed: e.removed },
+      'view changed',
+    );
+  });
+  node.on('handoffProgress', (e) => {
+    if (e.role !== 'leader' || (e.phase !== 'committed' && e.phase !== 'aborted')) return;
+    app.log.info({ handoff: e.handoff, phase: e.phase, entries: e.entries, ms: e.durationMs }, 'handoff');
+    source.handoffs.push({
+      id: e.handoff,
+      phase: e.phase,
+      entries: e.entries,
+      bytes: e.bytes,
+      durationMs: e.durationMs,
+      at: Date.now(),
+      ...(e.error === undefined ? {} : { error: e.error }),
+    });
+    if (source.handoffs.length > MAX_HANDOFF_RECORDS) source.handoffs.shift();
+  });
+  let stopping: Promise<void> | undefined;
+  return {
+    id: config.id,
+    url: address,
+    app,
+    cache,
+    async join() {
+      await cache.start();
+    },
+    shutdown() {
+      stopping ??= (async () => {
+        try {
+          // Leave first (the peer routes keep serving the handoff), then
+          // drop the cache, then close the server.
+          await clusterNode.leave();
+          await clusterNode.stop();
+          await cache.stop();
+        } finally {
+          await transport.stop().catch(() => {});
+          await app.close();
+        }
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,196 @@
+/**
+ * The reference node server: one Fastify app with
+ *
+ * - the peer routes (`/_supercache/v1/*`, MessagePack, cluster secret) from
+ *   `@supercache/cluster`'s plugin, when a peer endpoint is given;
+ * - the JSON client API (`/v1/tuples…`, `/v1/kv…`, `/v1/stats`);
+ * - `/health` (liveness), `/ready` (readiness) and `/metrics` (Prometheus).
+ *
+ * Logging is Fastify's own pino logger; errors of the JSON routes go
+ * through one handler that maps codes to statuses with the cluster
+ * package's table.
+ */
+
+import { type PeerEndpoint, supercachePeerPlugin } from '@supercache/cluster';
+import type { SuperCache } from '@supercache/core';
+import { SuperCacheError } from '@supercache/storage';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import { registerClientApi } from './client-api.js';
+import type { ClusterSource } from './cluster-source.js';
+import { errorBody, jsonErrorHandler } from './http-errors.js';
+import { termToJson } from './json-terms.js';
+import { NodeMetrics } from './metrics.js';
+
+/** Log levels of the server (pino's, plus `silent`). */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** The log levels {@link createNodeServer} accepts. */
+export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Options of {@link createNodeServer}. */
+export interface NodeServerOptions {
+  /** The cache the client API serves (local or distributed; started or about to be). */
+  cache: SuperCache;
+  /**
+   * The cluster node, for `/health`, `/ready` and the cluster metrics.
+   * Without it the server reports a one-node cluster (local mode).
+   */
+  cluster?: ClusterSource;
+  /**
+   * Mounts the peer routes: calls are dispatched to `endpoint` (the node's
+   * `HttpTransport`), authenticated by `secret`.
+   */
+  peer?: {
+    endpoint: PeerEndpoint;
+    secret: string;
+    /** Largest peer request body. @defaultValue 8 MiB (the plugin's default) */
+    bodyLimit?: number;
+  };
+  /** This node's id in responses and metric labels. @defaultValue the cluster node's id, else the cache's nodeId, else 'local' */
+  nodeId?: string;
+  /** Pino log level. @defaultValue 'info' */
+  logLevel?: LogLevel;
+  /**
+   * Where log lines go. stdout is left to the CLI's event lines
+   * (`{"event":"listening",…}`), so logs default to stderr.
+   * @defaultValue process.stderr
+   */
+  logStream?: NodeJS.WritableStream;
+  /** Largest JSON request body of the client API, in bytes. @defaultValue 8388608 (8 MiB) */
+  bodyLimit?: number;
+}
+
+/** What `/health` answers. */
+export interface HealthBody {
+  readonly status: 'ok';
+  readonly node: string;
+  /** The node's lifecycle state: `joining`, `running`, `leaving` or `stopped`. */
+  readonly state: string;
+  readonly epoch: number;
+  readonly leader: string | undefined;
+  readonly members: ReadonlyArray<{ id: string; address: string; alive: boolean; rttMs: number }>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The node's Prometheus metrics (see `NodeMetrics`). */
+    supercacheMetrics: NodeMetrics;
+  }
+}
+
+/**
+ * Builds the node's Fastify app (not listening yet: call `app.listen`).
+ *
+ * @example
+ * ```ts
+ * const cache = await SuperCache.start({ numPartition: 8 });
+ * const app = await createNodeServer({ cache, logLevel: 'warn' });
+ * await app.listen({ host: '127.0.0.1', port: 4000 });
+ * ```
+ * @throws SuperCacheError `SC_ERR_BAD_CONFIG` for an unknown log level, or
+ *   a peer option the plugin refuses (an empty secret).
+ */
+export async function createNodeServer(options: NodeServerOptions): Promise<FastifyInstance> {
+  const { cache, cluster } = options;
+  const level = options.logLevel ?? 'info';
+  if (!LOG_LEVELS.includes(level)) {
+    throw new SuperCacheError(
+      'SC_ERR_BAD_CONFIG',
+      `logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${level}`,
+    );
+  }
+  const nodeId = options.nodeId ?? cluster?.nodeId ?? cache.config.nodeId ?? 'local';
+  const app = Fastify({
+    logger: { level, base: { node: nodeId }, stream: options.logStream ?? process.stderr },
+    // One log line per request is too much for a cache at info; debug and trace keep it.
+    logController: new LogController({ disableRequestLogging: level !== 'debug' && level !== 'trace' }),
+    bodyLimit: options.bodyLimit ?? 8 * 1024 * 1024,
+    forceCloseConnections: true,
+    // Reject, never repair: no type coercion, no silent removal of unknown fields.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  });
+  const metrics = new NodeMetrics(cache, cluster, nodeId);
+  app.decorate('supercacheMetrics', metrics);
+
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpDuration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status_code: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+  });
+  app.setErrorHandler(jsonErrorHandler);
+  app.setNotFoundHandler((request, reply) => {
+    const error = new SuperCacheError('SC_ERR_NOT_FOUND', `no route ${request.method} ${request.url}`);
+    return reply.code(404).send(errorBody(error));
+  });
+
+  if (options.peer !== undefined) {
+    await app.register(supercachePeerPlugin, {
+      transport: options.peer.endpoint,
+      secret: options.peer.secret,
+      ...(options.peer.bodyLimit === undefined ? {} : { bodyLimit: options.peer.bodyLimit }),
+    });
+  }
+
+  registerClientApi(app, cache);
+
+  app.get('/health', async (): Promise<HealthBody> => {
+    if (cluster === undefined) {
+      return {
+        status: 'ok',
+        node: nodeId,
+        state: cache.started ? 'running' : 'stopped',
+        epoch: 0,
+        leader: nodeId,
+        members: [{ id: nodeId, address: 'local', alive: true, rttMs: 0 }],
+      };
+    }
+    const h = cluster.health();
+    return {
+      status: 'ok',
+      node: h.node,
+      state: h.status,
+      epoch: h.epoch,
+      leader: h.leader,
+      members: h.members.map((m) => ({ id: m.id, address: m.address, alive: m.alive, rttMs: m.rttMs })),
+    };
+  });
+
+  app.get('/ready', async (_request, reply) => {
+    const state = cluster === undefined ? (cache.started ? 'running' : 'stopped') : cluster.status;
+    const ready = cache.started && state === 'running';
+    return reply.code(ready ? 200 : 503).send({ ready, node: nodeId, state });
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await metrics.render();
+    return reply.type(metrics.contentType).send(text);
+  });
+
+  app.get('/v1/stats', async () => {
+    const stats = await cache.stats();
+    const clusterStats = await cache.clusterStats();
+    const h = cluster?.health();
+    const main = h?.balance['supercache.main'] ?? h?.balance.main;
+    return {
+      node: nodeId,
+      state: h?.status ?? (cache.started ? 'running' : 'stopped'),
+      epoch: h?.epoch ?? 0,
+      size: stats.totals.size,
+      ownedPartitions: main === undefined ? stats.numPartition : (main.owned[nodeId] ?? 0),
+      numPartition: stats.numPartition,
+      totals: stats.totals,
+      structures: stats.structures,
+      cluster: termToJson(clusterStats),
+      handoff: h?.handoff,
+      handoffs: cluster?.recentHandoffs?.() ?? [],
+      routing: h?.stats,
+    };
+  });
+
+  return app;
+}

@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { parseNodeArgs, parsePeers, UsageError, usage } from '../src/args.js';
+
+const base = ['--id', 'a', '--secret', 's'];
+
+function config(argv: string[], env: Record<string, string> = {}) {
+  const parsed = parseNodeArgs(argv, env);
+  if (parsed.kind !== 'run') throw new Error('expected a run configuration');
+  return parsed.config;
+}
+
+function usageError(argv: string[], env: Record<string, string> = {}): string {
+  try {
+    parseNodeArgs(argv, env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(UsageError);
+    return (e as Error).message;
+  }
+  throw new Error('expected a usage error');
+}
+
+describe('parseNodeArgs', () => {
+  it('fills in the defaults', () => {
+    expect(config(base)).toEqual({
+      id: 'a',
+      host: '127.0.0.1',
+      port: 4000,
+      peers: [],
+      secret: 's',
+      partitions: 16,
+      tableType: 'set',
+      logLevel: 'info',
+    });
+  });
+
+  it('reads every flag', () => {
+    const c = config([
+      ...base,
+      '--host',
+      '0.0.0.0',
+      '--port',
+      '0',
+      '--peers',
+      'b=http://127.0.0.1:4001, c=http://127.0.0.1:4002/',
+      '--partitions',
+      '32',
+      '--table-type',
+      'ordered_set',
+      '--log-level',
+      'silent',
+    ]);
+    expect(c).toMatchObject({
+      host: '0.0.0.0',
+      port: 0,
+      partitions: 32,
+      tableType: 'ordered_set',
+      logLevel: 'silent',
+      peers: [
+        { id: 'b', address: 'http://127.0.0.1:4001' },
+        { id: 'c', address: 'http://127.0.0.1:4002' },
+      ],
+    });
+  });
+
+  it('reads the environment, and a flag wins over its variable', () => {
+    const env = {
+      SUPERCACHE_NODE_ID: 'env-id',
+      SUPERCACHE_SECRET: 'env-secret',
+      SUPERCACHE_HOST: '::1',
+      SUPERCACHE_PORT: '5000',
+      SUPERCACHE_PEERS: 'x=http://h:1',
+      SUPERCACHE_PARTITIONS: '8',
+      SUPERCACHE_TABLE_TYPE: 'bag',
+      SUPERCACHE_LOG_LEVEL: 'warn',
+    };
+    expect(config([], env)).toMatchObject({
+      id: 'env-id',
+      secret: 'env-secret',
+      host: '::1',
+      port: 5000,
+      peers: [{ id: 'x', address: 'http://h:1' }],
+      partitions: 8,
+      tableType: 'bag',
+      logLevel: 'warn',
+    });
+    expect(config(['--id', 'flag-id', '--port', '6000'], env)).toMatchObject({ id: 'flag-id', port: 6000 });
+  });
+
+  it('drops this node from its own peer list', () => {
+    expect(config([...base, '--peers', 'a=http://h:1,b=http://h:2']).peers).toEqual([
+      { id: 'b', address: 'http://h:2' },
+    ]);
+  });
+
+  it('asks for help', () => {
+    expect(parseNodeArgs(['--help'])).toEqual({ kind: 'help' });
+    expect(usage()).toContain('--peers');
+    expect(usage()).toContain('SUPERCACHE_SECRET');
+  });
+
+  it('refuses bad input with a message naming the flag', () => {
+    expect(usageError(['--secret', 's'])).toContain('--id');
+    expect(usageError(['--id', 'a'])).toContain('--secret');
+    expect(usageError([...base, '--port', '70000'])).toContain('--port');
+    expect(usageError([...base, '--port', '12ab'])).toContain('--port');
+    expect(usageError([...base, '--partitions', '0'])).toContain('--partitions');
+    expect(usageError([...base, '--table-type', 'heap'])).toContain('--table-type');
+    expect(usageError([...base, '--log-level', 'loud'])).toContain('--log-level');
+    expect(usageError([...base, '--bogus'])).toContain('bogus');
+    expect(usageError([...base, 'positional'])).toContain('positional');
+    expect(usageError([...base, '--port'])).toContain('--port');
+    expect(usageError(['--id', 'bad id!', '--secret', 's'])).toContain('--id');
+  });
+});
+
+describe('parsePeers', () => {
+  it('parses id=url pairs, trimming spaces and empty entries', () => {
+    expect(parsePeers(' a=http://10.0.0.1:4000 ,,b=https://h.example:443')).toEqual([
+      { id: 'a', address: 'http://10.0.0.1:4000' },
+      { id: 'b', address: 'https://h.example' },
+    ]);
+    expect(parsePeers('')).toEqual([]);
+  });
+
+  it('refuses malformed entries and duplicates', () => {
+    expect(() => parsePeers('http://h:1')).toThrow(UsageError);
+    expect(() => parsePeers('a=')).toThrow(UsageError);
+    expect(() => parsePeers('a=ftp://h')).toThrow(/http/);
+    expect(() => parsePeers('a=http://h:1,a=http://h:2')).toThrow(/twice/);
+  });
+});

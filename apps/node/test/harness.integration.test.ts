@@ -1,0 +1,84 @@
+/**
+ * The process harness of the cluster compliance suite (`process-harness.ts`):
+ * bare `ClusterNode` processes with named tables, driven by proxy. When
+ * `@supercache/cluster` exports its `clusterSuite` from a test-only entry,
+ * `clusterSuite('over processes', () => new ProcessHarness())` runs the whole
+ * suite on it; until then these cases exercise it directly.
+ */
+
+import { _, $, SuperCacheError } from '@supercache/storage';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ProcessHarness } from './process-harness.js';
+
+describe('cluster nodes as processes (suite harness)', () => {
+  let h: ProcessHarness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  }, 60_000);
+
+  it('routes every table type across three processes', async () => {
+    h = new ProcessHarness();
+    for (const id of ['a', 'b', 'c']) await h.start(id);
+    expect(await h.members('c')).toEqual(['a', 'b', 'c']);
+    for (const table of ['set', 'oset', 'bag', 'pets']) {
+      await h.table('a', table).insertMany(Array.from({ length: 40 }, (_v, i) => [`k${i}`, i]));
+      for (const via of ['b', 'c']) {
+        expect(await h.table(via, table).lookup('k7')).toEqual([['k7', 7]]);
+        expect(await h.table(via, table).size()).toBe(40);
+      }
+      let owned = 0;
+      for (const id of ['a', 'b', 'c']) owned += await h.ownedSize(id, table);
+      expect(owned).toBe(40);
+    }
+    // Cursors page across processes.
+    const t = h.table('b', 'oset');
+    const seen: unknown[] = [];
+    let page = (await t.selectPage([[[$(1), _], [], [$(1)]]], 15)) as {
+      items: unknown[];
+      continuation?: unknown;
+    };
+    seen.push(...page.items);
+    while (page.continuation !== undefined && seen.length < 100) {
+      page = (await t.selectPage(page.continuation)) as typeof page;
+      seen.push(...page.items);
+    }
+    expect(seen).toEqual(Array.from({ length: 40 }, (_v, i) => `k${i}`).sort());
+  }, 60_000);
+
+  it('refuses a process whose config differs, naming the field', async () => {
+    h = new ProcessHarness();
+    await h.start('a');
+    const err = await h.start('x', { config: { numPartition: 99 } }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(SuperCacheError.is(err)).toBe(true);
+    expect((err as SuperCacheError).code).toBe('SC_ERR_CONFIG_MISMATCH');
+    expect((err as Error).message).toContain('numPartition');
+    expect(await h.members('a')).toEqual(['a']);
+  }, 60_000);
+
+  it('leaves gracefully (SIGTERM) and keeps every key', async () => {
+    h = new ProcessHarness();
+    for (const id of ['a', 'b', 'c']) await h.start(id);
+    await h.table('a', 'set').insertMany(Array.from({ length: 100 }, (_v, i) => [`k${i}`, i]));
+    await h.leave('b');
+    expect(await h.members('a')).toEqual(['a', 'c']);
+    for (let i = 0; i < 100; i++) expect(await h.table('c', 'set').lookup(`k${i}`)).toEqual([[`k${i}`, i]]);
+  }, 60_000);
+
+  // Known cluster bug (reported): a node that joins with tables already
+  // open triggers a handoff before the sources other than the leader know
+  // its address, so over HTTP the join aborts ("peer d is unavailable: no
+  // address is known for it"). SuperCache nodes are not hit: they join
+  // first and open their tables after. When this starts passing, turn
+  // `it.fails` into `it`.
+  it.fails('joins a 4th process while its tables hold data', async () => {
+    h = new ProcessHarness();
+    for (const id of ['a', 'b', 'c']) await h.start(id);
+    await h.table('a', 'set').insertMany(Array.from({ length: 200 }, (_v, i) => [`k${i}`, i]));
+    await h.start('d');
+    expect(await h.ownedSize('d', 'set')).toBeGreaterThan(0);
+  }, 60_000);
+});
