@@ -68,13 +68,9 @@ describe('cluster nodes as processes (suite harness)', () => {
     for (let i = 0; i < 100; i++) expect(await h.table('c', 'set').lookup(`k${i}`)).toEqual([[`k${i}`, i]]);
   }, 60_000);
 
-  // Known cluster bug (reported): a node that joins with tables already
-  // open triggers a handoff before the sources other than the leader know
-  // its address, so over HTTP the join aborts ("peer d is unavailable: no
-  // address is known for it"). SuperCache nodes are not hit: they join
-  // first and open their tables after. When this starts passing, turn
-  // `it.fails` into `it`.
-  it.fails('joins a 4th process while its tables hold data', async () => {
+  // Regression: the non-leader sources of a join's handoff must learn the
+  // joiner's address from the proposed view before streaming to it.
+  it('joins a 4th process while its tables hold data', async () => {
     h = new ProcessHarness();
     for (const id of ['a', 'b', 'c']) await h.start(id);
     await h.table('a', 'set').insertMany(Array.from({ length: 200 }, (_v, i) => [`k${i}`, i]));

@@ -1168,6 +1168,11 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
         { retryable: true, details: { view: this.#view } },
       );
     }
+    // The targets of this handoff may be members this node has never heard
+    // of (a joiner): learn their addresses before streaming to them.
+    for (const m of next.members) {
+      if (m !== this.nodeId) this.transport.setPeerAddress(m, next.addresses[m] ?? m);
+    }
     const started = this.clock.now();
     const moving: DistributedTable[] = [];
     for (const t of this.#tables.values()) if (t.planSource(h, prev, next)) moving.push(t);

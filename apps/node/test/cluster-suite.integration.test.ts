@@ -1,0 +1,19 @@
+/**
+ * The cluster package's transport-agnostic suite, run here over real child
+ * processes talking HTTP on 127.0.0.1 (the same suite runs over the memory
+ * transport in packages/cluster/test/cluster-memory.test.ts).
+ *
+ * `@supercache/cluster/testing` resolves only under the workspace's
+ * `@supercache/source` condition: it is test code, never published.
+ */
+
+import { type ClusterHandle, clusterSuite } from '@supercache/cluster/testing';
+import { ProcessHarness } from './process-harness.js';
+
+// The harness forwards every SuiteTable method by name to the child
+// process, so its table proxy is typed loosely; the suite's own assertions
+// check every value that comes back.
+clusterSuite(
+  'cluster suite over processes (HTTP on loopback)',
+  () => new ProcessHarness() as unknown as ClusterHandle,
+);
