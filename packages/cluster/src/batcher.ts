@@ -44,6 +44,8 @@ export class PendingCall {
   /** The encoded body. */
   readonly body: Uint8Array;
   readonly idempotent: boolean;
+  /** Sent in a request of its own, never batched (see `CallOptions.alone`). */
+  readonly alone: boolean;
   /** `performance.now()` deadline; `Infinity` without a timeout. */
   readonly deadline: number;
   /** Retries made so far. */
@@ -69,6 +71,7 @@ export class PendingCall {
   ) {
     this.peer = peer;
     this.method = method;
+    this.alone = options?.alone === true;
     this.body = body;
     this.idempotent = options?.idempotent === true;
     this.#onSettle = onSettle;
@@ -232,6 +235,10 @@ export class Batcher {
       let bytes = 0;
       for (const call of queue) {
         if (call.settled) continue;
+        if (call.alone) {
+          this.#send(peer, [call]);
+          continue;
+        }
         if (chunk.length > 0 && (chunk.length >= maxCalls || bytes + call.body.byteLength > maxBytes)) {
           this.#send(peer, chunk);
           chunk = [];

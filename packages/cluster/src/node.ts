@@ -548,7 +548,10 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
       for (const p of this.#peerCandidates()) {
         try {
           const v = assertView(
-            await this.transport.call(p.id, 'sc.join', body, { timeoutMs: this.#handoffTimeoutMs }),
+            await this.transport.call(p.id, 'sc.join', body, {
+              timeoutMs: this.#handoffTimeoutMs,
+              alone: true,
+            }),
           );
           this.adoptView(v);
           if (v.members.includes(this.nodeId)) return;
@@ -854,7 +857,11 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
       if (h === undefined) throw new SuperCacheError('SC_ERR_UNKNOWN_METHOD', `no handler for ${method}`);
       return (await h(body as Body, this.nodeId)) as T;
     }
-    return this.transport.call<T>(peer, method, body, { timeoutMs: timeoutMs ?? this.callTimeoutMs });
+    // Control-plane calls travel alone: never behind data calls held for a handoff.
+    return this.transport.call<T>(peer, method, body, {
+      timeoutMs: timeoutMs ?? this.callTimeoutMs,
+      alone: true,
+    });
   }
 
   /** @internal See {@link TableHost.progress}. */
@@ -891,7 +898,10 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
             const t0 = performance.now();
             this.counters.heartbeats++;
             try {
-              const r = (await this.transport.call(m, 'sc.ping', this.#pingBody(), { timeoutMs })) as Body;
+              const r = (await this.transport.call(m, 'sc.ping', this.#pingBody(), {
+                timeoutMs,
+                alone: true,
+              })) as Body;
               const rtt = performance.now() - t0;
               this.#lastSeen.set(m, this.clock.now());
               const prev = this.#rtt.get(m);
@@ -914,7 +924,10 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
       if (this.#beats++ % 4 === 0) {
         await Promise.allSettled(
           this.#outsiders().map(async ([id, address]) => {
-            const r = (await this.transport.call(id, 'sc.ping', this.#pingBody(), { timeoutMs })) as Body;
+            const r = (await this.transport.call(id, 'sc.ping', this.#pingBody(), {
+              timeoutMs,
+              alone: true,
+            })) as Body;
             if (isRecord(r) && this.#weakerThan(r)) await this.#mergeInto(id, address);
           }),
         );
@@ -1093,7 +1106,7 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
       leader,
       method,
       { ...body, hops: hops + 1 },
-      { timeoutMs: this.#handoffTimeoutMs },
+      { timeoutMs: this.#handoffTimeoutMs, alone: true },
     );
   }
 

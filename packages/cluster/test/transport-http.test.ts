@@ -254,6 +254,20 @@ describe('HttpTransport', () => {
     expect(a.stats().batches).toBe(0);
   });
 
+  it('sends a call marked alone in a request of its own, never in the tick\'s batch', async () => {
+    const b = await owned('b');
+    const a = await owned('a', { peers: { b: b.address! } });
+    const results = await Promise.all([
+      a.call('b', 'echo', 1),
+      a.call('b', 'echo', 2, { alone: true }),
+      a.call('b', 'echo', 3),
+    ]);
+    expect(results).toEqual([1, 2, 3]);
+    // One batch with calls 1 and 3, one single request with call 2.
+    expect(a.stats().requests).toBe(2);
+    expect(a.stats().batches).toBe(1);
+  });
+
   it('fails with SC_ERR_PAYLOAD_TOO_LARGE when a body exceeds the peer bodyLimit', async () => {
     const b = await owned('b', { bodyLimit: 4096 });
     const a = await owned('a', { peers: { b: b.address! } });

@@ -23,6 +23,14 @@ export interface CallOptions {
    * @defaultValue false
    */
   idempotent?: boolean;
+  /**
+   * True to send the call in a request of its own instead of batching it
+   * with other calls to the same peer. Control-plane calls (views, handoff
+   * steps, heartbeats) use it: a batch answers when its slowest call does,
+   * and a control call must not wait behind data calls that are themselves
+   * waiting for the control step. @defaultValue false
+   */
+  alone?: boolean;
 }
 
 /** Who sent a call, as the receiving handler sees it. */
