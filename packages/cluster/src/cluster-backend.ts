@@ -17,7 +17,7 @@ import type {
 } from '@supercache/router';
 import { compareTerms, SuperCacheError, type TableType, type Term, type Tuple } from '@supercache/storage';
 import type { DistributedTable, Owner, TableHost } from './distributed-table.js';
-import { assertView } from './view.js';
+import { assertView, type View } from './view.js';
 
 /** Writes that may run twice with the same outcome (safe to retry after a lost answer). */
 const IDEMPOTENT_WRITES = new Set(['insert', 'delete', 'deleteObject', 'deleteObjects', 'updateElement']);
@@ -147,38 +147,11 @@ export class ClusterBackend implements Backend {
     args: readonly unknown[],
     options?: RouteOptions,
   ): Promise<unknown> {
-    let cmd: ReturnType<DistributedTable['shards']['registry']['get']>;
-    try {
-      cmd = this.#table.shards.registry.get(name);
-    } catch (e) {
-      return Promise.reject(e);
-    }
     if (this.#table.spec.placement === 'shards' && SPLITTABLE.has(name) && Array.isArray(args[0])) {
       const groups = this.#groupByOwner(args[0] as Tuple[]);
       if (groups.length > 1) return this.#execSplit(groups, name, args, options);
     }
-    const idempotent = !cmd.write || (IDEMPOTENT_WRITES.has(name) && this.type !== 'duplicate_bag');
-    const table = this.#table;
-    const host = this.#host;
-    return this.#retrying(options, idempotent, async (epoch) => {
-      const view = host.view;
-      let owner: Owner;
-      try {
-        owner = table.ownerOf(partitionData, view);
-      } catch (e) {
-        if (SuperCacheError.is(e) && e.code === 'SC_ERR_NO_TABLE') await this.#awaitHosting();
-        throw e;
-      }
-      if (owner.node === host.nodeId) return table.serveShard(partitionData, name, args);
-      host.counters.remoteCalls++;
-      const body: Record<string, unknown> = { t: table.name, e: epoch, pd: partitionData, c: name, a: args };
-      if (cmd.write) body.v = host.hlc.now();
-      return host.transport.call(owner.node, 'sc.exec', body, {
-        idempotent,
-        timeoutMs: host.callTimeoutMs,
-        ...(options?.signal === undefined ? {} : { signal: options.signal }),
-      });
-    });
+    return this.#execAt({ pd: partitionData }, name, args, options);
   }
 
   /**
@@ -191,10 +164,24 @@ export class ClusterBackend implements Backend {
     args: readonly unknown[],
     options?: RouteOptions,
   ): Promise<unknown> {
+    try {
+      this.#table.ownerOfPartition(partition);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#execAt({ p: partition }, name, args, options);
+  }
+
+  /** A shard command at partition data (`pd`) or at a partition index (`p`). */
+  #execAt(
+    at: { readonly pd: Term } | { readonly p: number },
+    name: string,
+    args: readonly unknown[],
+    options: RouteOptions | undefined,
+  ): Promise<unknown> {
     let cmd: ReturnType<DistributedTable['shards']['registry']['get']>;
     try {
       cmd = this.#table.shards.registry.get(name);
-      this.#table.ownerOfPartition(partition);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -202,10 +189,23 @@ export class ClusterBackend implements Backend {
     const table = this.#table;
     const host = this.#host;
     return this.#retrying(options, idempotent, async (epoch) => {
-      const owner = table.ownerOfPartition(partition, host.view);
-      if (owner.node === host.nodeId) return table.serveShard(null, name, args, undefined, partition);
+      const view = host.view;
+      let owner: Owner;
+      try {
+        owner = 'p' in at ? table.ownerOfPartition(at.p, view) : table.ownerOf(at.pd, view);
+      } catch (e) {
+        if (SuperCacheError.is(e) && e.code === 'SC_ERR_NO_TABLE') await this.#awaitHosting();
+        throw e;
+      }
+      if (owner.node === host.nodeId) {
+        return 'p' in at
+          ? table.serveShard(null, name, args, undefined, at.p)
+          : table.serveShard(at.pd, name, args);
+      }
       host.counters.remoteCalls++;
-      const body: Record<string, unknown> = { t: table.name, e: epoch, p: partition, c: name, a: args };
+      const body: Record<string, unknown> = { t: table.name, e: epoch, c: name, a: args };
+      if ('p' in at) body.p = at.p;
+      else body.pd = at.pd;
       if (cmd.write) body.v = host.hlc.now();
       return host.transport.call(owner.node, 'sc.exec', body, {
         idempotent,
@@ -225,19 +225,13 @@ export class ClusterBackend implements Backend {
     args: readonly unknown[],
     options?: RouteOptions,
   ): Promise<unknown> {
-    let merge: ReturnType<DistributedTable['shards']['merger']>;
-    let write: boolean;
     try {
-      merge = this.#table.shards.merger(name);
-      write = this.#table.shards.registry.get(name).write;
       for (const p of partitions) this.#table.ownerOfPartition(p);
     } catch (e) {
       return Promise.reject(e);
     }
     const table = this.#table;
-    const host = this.#host;
-    return this.#retrying(options, !write, async (epoch) => {
-      const view = host.view;
+    return this.#fanOut(name, args, options, (view) => {
       const byOwner = new Map<string, number[]>();
       for (const p of partitions) {
         const o = table.ownerOfPartition(p, view).node;
@@ -245,30 +239,7 @@ export class ClusterBackend implements Backend {
         if (l === undefined) byOwner.set(o, (l = []));
         l.push(p);
       }
-      const settled = await Promise.allSettled(
-        [...byOwner].map(([h, ps]) => {
-          if (h === host.nodeId) return table.serveNode(name, args, { from: h, epoch }, ps);
-          host.counters.remoteCalls++;
-          return host.transport.call(
-            h,
-            'sc.node',
-            { t: table.name, e: epoch, c: name, a: args, s: ps },
-            {
-              idempotent: !write,
-              timeoutMs: host.callTimeoutMs,
-              ...(options?.signal === undefined ? {} : { signal: options.signal }),
-            },
-          );
-        }),
-      );
-      const values: unknown[] = [];
-      let failure: unknown;
-      for (const r of settled) {
-        if (r.status === 'fulfilled') values.push(r.value);
-        else if (failure === undefined || isRedirect(r.reason)) failure = r.reason;
-      }
-      if (failure !== undefined) throw failure;
-      return merge(values, args, { type: this.type });
+      return [...byOwner];
     });
   }
 
@@ -328,6 +299,20 @@ export class ClusterBackend implements Backend {
 
   /** Runs a node command on every host at one epoch and merges the results. */
   broadcast(name: string, args: readonly unknown[], options?: RouteOptions): Promise<unknown> {
+    const table = this.#table;
+    return this.#fanOut(name, args, options, (view) => table.hosts(view).map((h) => [h, undefined]));
+  }
+
+  /**
+   * Runs a node command at one epoch on the hosts `targets` names (each
+   * with the partition indexes it should cover, or all it owns) and merges.
+   */
+  #fanOut(
+    name: string,
+    args: readonly unknown[],
+    options: RouteOptions | undefined,
+    targets: (view: View) => Array<readonly [string, readonly number[] | undefined]>,
+  ): Promise<unknown> {
     let merge: ReturnType<DistributedTable['shards']['merger']>;
     let write: boolean;
     try {
@@ -339,29 +324,24 @@ export class ClusterBackend implements Backend {
     const table = this.#table;
     const host = this.#host;
     return this.#retrying(options, !write, async (epoch) => {
-      const view = host.view;
-      const hosts = table.hosts(view);
       const settled = await Promise.allSettled(
-        hosts.map((h) => {
-          if (h === host.nodeId) return table.serveNode(name, args, { from: h, epoch });
+        targets(host.view).map(([h, only]) => {
+          if (h === host.nodeId) return table.serveNode(name, args, { from: h, epoch }, only);
           host.counters.remoteCalls++;
-          return host.transport.call(
-            h,
-            'sc.node',
-            { t: table.name, e: epoch, c: name, a: args },
-            {
-              idempotent: !write,
-              timeoutMs: host.callTimeoutMs,
-              ...(options?.signal === undefined ? {} : { signal: options.signal }),
-            },
-          );
+          const body: Record<string, unknown> = { t: table.name, e: epoch, c: name, a: args };
+          if (only !== undefined) body.s = only;
+          return host.transport.call(h, 'sc.node', body, {
+            idempotent: !write,
+            timeoutMs: host.callTimeoutMs,
+            ...(options?.signal === undefined ? {} : { signal: options.signal }),
+          });
         }),
       );
       const values: unknown[] = [];
       let failure: unknown;
-      for (const s of settled) {
-        if (s.status === 'fulfilled') values.push(s.value);
-        else if (failure === undefined || isRedirect(s.reason)) failure = s.reason;
+      for (const r of settled) {
+        if (r.status === 'fulfilled') values.push(r.value);
+        else if (failure === undefined || isRedirect(r.reason)) failure = r.reason;
       }
       if (failure !== undefined) throw failure;
       return merge(values, args, { type: this.type });

@@ -254,7 +254,7 @@ describe('HttpTransport', () => {
     expect(a.stats().batches).toBe(0);
   });
 
-  it('sends a call marked alone in a request of its own, never in the tick\'s batch', async () => {
+  it("sends a call marked alone in a request of its own, never in the tick's batch", async () => {
     const b = await owned('b');
     const a = await owned('a', { peers: { b: b.address! } });
     const results = await Promise.all([
