@@ -46,6 +46,8 @@ import type { HandoffProgressEvent } from './events.js';
 import type { ClusterCounters } from './health.js';
 import { hostsOf, type Placement, sameHosting, type TableSpec, type View } from './view.js';
 
+/** Snapshot chunks a handoff source keeps in flight at once. */
+const SNAPSHOT_IN_FLIGHT = 4;
 /** Options of {@link ClusterNode.table}. */
 export interface DistributedTableOptions {
   /** Table type. @defaultValue the node config's `tableType` */
@@ -674,6 +676,24 @@ export class DistributedTable {
     if (s === undefined || s.hid !== hid) return;
     const chunk = this.#host.handoffChunkSize;
     const buffers = new Map<string, ChunkItem[]>();
+    // Chunks are pipelined: up to SNAPSHOT_IN_FLIGHT travel at once, so the
+    // next chunk is built while earlier ones cross the network. Staging
+    // merges by version, so their arrival order does not matter; all of
+    // them settle before this method returns (and before the delta pass).
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown;
+    const send = (target: string, b: ChunkItem[]): void => {
+      const f: Promise<void> = this.#flush(s, target, 'sc.handoffChunk', b, b.length).then(
+        () => {
+          inFlight.delete(f);
+        },
+        (e: unknown) => {
+          inFlight.delete(f);
+          failure ??= e;
+        },
+      );
+      inFlight.add(f);
+    };
     const push = async (target: string, item: ChunkItem): Promise<void> => {
       let b = buffers.get(target);
       if (b === undefined) buffers.set(target, (b = []));
@@ -682,7 +702,9 @@ export class DistributedTable {
       s.bytes += entryBytes(item[1]);
       if (b.length >= chunk) {
         buffers.set(target, []);
-        await this.#flush(s, target, 'sc.handoffChunk', b, b.length);
+        send(target, b);
+        while (inFlight.size >= SNAPSHOT_IN_FLIGHT) await Promise.race(inFlight);
+        if (failure !== undefined) throw failure;
       }
     };
     const self = this.#host.nodeId;
@@ -706,7 +728,9 @@ export class DistributedTable {
         }
       }
     }
-    for (const [target, b] of buffers) await this.#flush(s, target, 'sc.handoffChunk', b, b.length);
+    for (const [target, b] of buffers) if (b.length > 0) send(target, b);
+    await Promise.all(inFlight);
+    if (failure !== undefined) throw failure;
   }
 
   #recordSent(s: SourceState, shard: number, key: Term, o: Owner): void {
