@@ -361,7 +361,7 @@ async function main(): Promise<void> {
     seconds: Number(seconds.toFixed(1)),
     results,
   };
-  const dir = fileURLToPath(new URL('./results/', import.meta.url));
+  const dir = fileURLToPath(new URL('../../../bench/results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${dir}core.json`, `${JSON.stringify(out, null, 2)}\n`);
   console.log(`wrote ${dir}core.json`);

@@ -12,7 +12,7 @@
  *
  * Environment: `BENCH_N` (keys, default 1,000,000), `BENCH_ROUNDS`
  * (default 5). Prints a markdown table and writes
- * `packages/storage/bench/results/storage.json`.
+ * `bench/results/storage.json` (repo root).
  */
 
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -436,7 +436,7 @@ for (const m of mem)
 if (gc === undefined) lines.push('', '(memory not measured: run node with --expose-gc)');
 process.stdout.write(`${lines.join('\n')}\n`);
 
-const outDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
+const outDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'results');
 mkdirSync(outDir, { recursive: true });
 writeFileSync(
   join(outDir, 'storage.json'),
