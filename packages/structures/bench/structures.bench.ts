@@ -139,7 +139,15 @@ async function main(): Promise<void> {
   ];
   console.log(lines.join('\n'));
 
-  const out = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'results', 'structures.json');
+  const out = join(
+    dirname(fileURLToPath(import.meta.url)),
+    '..',
+    '..',
+    '..',
+    'bench',
+    'results',
+    'structures.json',
+  );
   mkdirSync(dirname(out), { recursive: true });
   const result = {
     date: new Date().toISOString(),
