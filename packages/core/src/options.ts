@@ -89,7 +89,14 @@ export interface SuperCacheOptions {
   cluster?: ClusterMode;
   /** Replication of distributed writes. Inert in local mode. @defaultValue 'async' */
   replicationMode?: ReplicationMode;
-  /** Copies of each partition, primary included (integer ≥ 1). Inert in local mode. @defaultValue 2 */
+  /**
+   * Copies of each partition, primary included (integer ≥ 1). Inert in local
+   * mode. The cluster package keeps one copy per partition for now (replica
+   * sets are not built yet): in distributed mode this defaults to 1, and
+   * `clusterProvider()` refuses a larger value with `SC_ERR_BAD_CONFIG`
+   * rather than silently keeping one copy.
+   * @defaultValue 2 in local mode (the seed's default); 1 in distributed mode
+   */
   replicationFactor?: number;
   /** Peer addresses of the cluster. @defaultValue [] */
   peers?: readonly string[];
@@ -300,7 +307,15 @@ export function resolveSuperCacheOptions(options: SuperCacheOptions | undefined)
       : intOption(owner, 'sweepIntervalMs', o.sweepIntervalMs, 1000, 0, Number.MAX_SAFE_INTEGER);
   const cluster = enumOption(owner, 'cluster', o.cluster, CLUSTER_MODES, 'local');
   const replicationMode = enumOption(owner, 'replicationMode', o.replicationMode, REPLICATION_MODES, 'async');
-  const replicationFactor = intOption(owner, 'replicationFactor', o.replicationFactor, 2, 1, 1024);
+  const replicationFactor = intOption(
+    owner,
+    'replicationFactor',
+    o.replicationFactor,
+    cluster === 'distributed' ? 1 : 2,
+    1,
+    1024,
+  );
+
   const peers = peersOption(owner, 'peers', o.peers);
   const clusterPeers = peersOption(owner, 'clusterPeers', o.clusterPeers);
   if (peers !== undefined && clusterPeers !== undefined && peers.join('\n') !== clusterPeers.join('\n')) {

@@ -119,6 +119,29 @@ describe('SuperCache in distributed mode (memory transport)', () => {
     expect(String((err as Error).message)).toMatch(/16/);
   });
 
+  it('defaults to one copy per partition and refuses a replication factor it cannot keep', async () => {
+    const net = new MemoryNetwork({ seed: 11 });
+    const one = new SuperCache({
+      cluster: 'distributed',
+      nodeId: 'solo',
+      numPartition: 4,
+      clusterProvider: clusterProvider({ transport: net.createTransport('solo'), ...FAST }),
+    });
+    expect(one.config.replicationFactor).toBe(1);
+    const two = new SuperCache({
+      cluster: 'distributed',
+      nodeId: 'x',
+      numPartition: 4,
+      replicationFactor: 2,
+      clusterProvider: clusterProvider({ transport: net.createTransport('x'), ...FAST }),
+    });
+    await expect(two.start()).rejects.toMatchObject({
+      code: 'SC_ERR_BAD_CONFIG',
+      details: { field: 'replicationFactor', value: 2 },
+    });
+    expect(two.started).toBe(false);
+  });
+
   it('hands data off when a node stops gracefully', async () => {
     const { caches } = await superCluster(['a', 'b', 'c']);
     const [a, b, c] = caches as [SuperCache, SuperCache, SuperCache];
