@@ -7,13 +7,15 @@
  * retries, a bounded number of times.
  */
 
-import type {
-  Backend,
-  BackendCursor,
-  CursorKind,
-  CursorPage,
-  LocalAccess,
-  RouteOptions,
+import {
+  abortError,
+  type Backend,
+  type BackendCursor,
+  type CursorKind,
+  type CursorPage,
+  type LocalAccess,
+  type RouteOptions,
+  throwIfAborted,
 } from '@supercache/router';
 import { compareTerms, SuperCacheError, type TableType, type Term, type Tuple } from '@supercache/storage';
 import type { DistributedTable, Owner, TableHost } from './distributed-table.js';
@@ -31,14 +33,6 @@ const UNREACHABLE = new Set([
   'SC_ERR_NOT_STARTED',
   'SC_ERR_STOPPED',
 ]);
-
-function abortError(signal: AbortSignal): SuperCacheError {
-  return new SuperCacheError('SC_ERR_ABORTED', 'operation aborted', { cause: signal.reason });
-}
-
-function checkAbort(signal: AbortSignal | undefined): void {
-  if (signal?.aborted === true) throw abortError(signal);
-}
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -119,7 +113,7 @@ export class ClusterBackend implements Backend {
     const attempts = this.#host.retry.attempts;
     let last: unknown;
     for (let i = 0; i < attempts; i++) {
-      checkAbort(signal);
+      throwIfAborted(signal);
       if (!this.#host.started) {
         throw new SuperCacheError('SC_ERR_NOT_STARTED', `node ${this.#host.nodeId} is not started`);
       }
@@ -440,7 +434,7 @@ class ClusterCursor implements BackendCursor {
   }
 
   async #fetch(p: CursorPart, limit: number, options: RouteOptions | undefined): Promise<void> {
-    checkAbort(options?.signal);
+    throwIfAborted(options?.signal);
     let page: CursorPage;
     if (p.node === this.#host.nodeId) {
       page = this.#table.cursorNext(p.id, limit);

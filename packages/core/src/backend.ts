@@ -18,6 +18,7 @@ import {
   LocalBackend,
   type RouteOptions,
   type ShardSet,
+  throwIfAborted,
 } from '@supercache/router';
 import { SuperCacheError, type TableType, type Term } from '@supercache/storage';
 
@@ -53,10 +54,6 @@ export interface ScopedBackend extends Backend {
 
 const LOCAL_CTX: CommandContext = { version: undefined };
 
-function abortError(signal: AbortSignal): SuperCacheError {
-  return new SuperCacheError('SC_ERR_ABORTED', 'operation aborted', { cause: signal.reason });
-}
-
 /** The local-mode {@link ScopedBackend}: a router `LocalBackend` plus index-addressed commands. */
 export class LocalScopedBackend extends LocalBackend implements ScopedBackend {
   execPartition(
@@ -66,7 +63,7 @@ export class LocalScopedBackend extends LocalBackend implements ScopedBackend {
     options?: RouteOptions,
   ): Promise<unknown> {
     try {
-      if (options?.signal?.aborted === true) throw abortError(options.signal);
+      throwIfAborted(options?.signal);
       return Promise.resolve(this.local.shards.runShard(partition, name, args, LOCAL_CTX));
     } catch (e) {
       return Promise.reject(e);
@@ -80,7 +77,7 @@ export class LocalScopedBackend extends LocalBackend implements ScopedBackend {
     options?: RouteOptions,
   ): Promise<unknown> {
     try {
-      if (options?.signal?.aborted === true) throw abortError(options.signal);
+      throwIfAborted(options?.signal);
       return Promise.resolve(this.local.shards.runNode(name, args, LOCAL_CTX, partitions));
     } catch (e) {
       return Promise.reject(e);

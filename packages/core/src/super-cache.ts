@@ -18,6 +18,7 @@ import {
 } from '@supercache/router';
 import {
   assertTuple,
+  isFlatTuple,
   type Pattern,
   SuperCacheError,
   type TableStats,
@@ -119,16 +120,6 @@ interface Runtime {
 const WHAT = 'SuperCache';
 const noop = (): void => {};
 
-/** True when every element is a primitive term (no deep walk needed). */
-function isFlat(obj: readonly unknown[]): boolean {
-  for (let i = 0; i < obj.length; i++) {
-    const e = obj[i];
-    const t = typeof e;
-    if (t === 'string' || t === 'number' || t === 'boolean' || t === 'bigint' || e === null) continue;
-    return false;
-  }
-  return true;
-}
 const EMPTY_STATS: TableStats = { hits: 0, misses: 0, inserts: 0, deletes: 0, expirations: 0, evictions: 0 };
 
 function checkName(op: string, name: unknown): string {
@@ -386,7 +377,7 @@ export class SuperCache {
    * term walk.
    */
   #tuple(obj: unknown): Tuple {
-    if (Array.isArray(obj) && obj.length > this.#maxPos && isFlat(obj)) return obj as Tuple;
+    if (Array.isArray(obj) && obj.length > this.#maxPos && isFlatTuple(obj)) return obj as Tuple;
     return assertTuple(obj, this.#keyPos, this.#partitionPos);
   }
 

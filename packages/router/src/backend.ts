@@ -57,10 +57,17 @@ export interface LocalBackendOptions {
   readonly shardOf: (partitionData: Term) => number;
 }
 
-function checkAbort(signal: AbortSignal | undefined): void {
-  if (signal?.aborted === true) {
-    throw new SuperCacheError('SC_ERR_ABORTED', 'operation aborted', { cause: signal.reason });
-  }
+/** The `SC_ERR_ABORTED` error for an aborted signal (its reason as `cause`). */
+export function abortError(signal: AbortSignal): SuperCacheError {
+  return new SuperCacheError('SC_ERR_ABORTED', 'operation aborted', { cause: signal.reason });
+}
+
+/**
+ * Throws `SC_ERR_ABORTED` when `signal` is aborted; every backend checks
+ * this before it starts an operation.
+ */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw abortError(signal);
 }
 
 const LOCAL_CTX: CommandContext = { version: undefined };
@@ -91,7 +98,7 @@ export class LocalBackend implements Backend {
     options?: RouteOptions,
   ): Promise<unknown> {
     try {
-      checkAbort(options?.signal);
+      throwIfAborted(options?.signal);
       return Promise.resolve(this.#shards.runShard(this.#shardOf(partitionData), name, args, LOCAL_CTX));
     } catch (e) {
       return Promise.reject(e);
@@ -100,7 +107,7 @@ export class LocalBackend implements Backend {
 
   broadcast(name: string, args: readonly unknown[], options?: RouteOptions): Promise<unknown> {
     try {
-      checkAbort(options?.signal);
+      throwIfAborted(options?.signal);
       return Promise.resolve(this.#shards.runNode(name, args, LOCAL_CTX));
     } catch (e) {
       return Promise.reject(e);
@@ -108,13 +115,13 @@ export class LocalBackend implements Backend {
   }
 
   async openCursor(kind: CursorKind, arg: unknown, options?: RouteOptions): Promise<BackendCursor> {
-    checkAbort(options?.signal);
+    throwIfAborted(options?.signal);
     const shards = this.#shards;
     const id = shards.openCursor(kind, arg);
     let open = true;
     return {
       next: async (limit, o) => {
-        checkAbort(o?.signal);
+        throwIfAborted(o?.signal);
         if (!open) return { items: [], done: true };
         const page = shards.cursorNext(id, limit);
         if (page.done) open = false;

@@ -11,7 +11,7 @@
  */
 
 export type { Backend, BackendCursor, LocalAccess, LocalBackendOptions, RouteOptions } from './backend.js';
-export { LocalBackend } from './backend.js';
+export { abortError, LocalBackend, throwIfAborted } from './backend.js';
 export { fanoutValues, needsOrdered } from './builtin.js';
 export type { Command, CommandContext, NodeCommand, ShardCommand } from './commands.js';
 export { CommandRegistry, concatMerge, mergeKeyed, sumMerge, writeObjects } from './commands.js';

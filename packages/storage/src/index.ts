@@ -7,6 +7,7 @@
 
 export type { ErrorCode, ErrorCodeInfo, SuperCacheErrorOptions } from './errors.js';
 export { badArg, ERROR_CODES, SuperCacheError } from './errors.js';
+export { isFlatTuple } from './flat-key.js';
 export type {
   CompiledMatchSpec,
   CompiledPattern,
