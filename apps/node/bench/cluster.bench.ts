@@ -14,7 +14,7 @@
  * 3. Handoff: 200,000 entries in a 2-node cluster, a 3rd node joins; entries
  *    handed off per second, from the leader's handoff counters.
  *
- * Run: `pnpm bench cluster` (BENCH_DURATION_MS, BENCH_HANDOFF_ENTRIES to
+ * Run: `pnpm bench cluster` (BENCH_CPU_PROF=<dir> for node CPU profiles; BENCH_DURATION_MS, BENCH_HANDOFF_ENTRIES to
  * change the defaults). Prints a markdown table and writes
  * `bench/results/cluster.json` at the repository root. Takes about a minute.
  */
@@ -172,20 +172,30 @@ async function waitForPort(port: number): Promise<void> {
 }
 
 async function startNode(id: string, peers: Record<string, string>): Promise<NodeProcess> {
-  const node = await spawnNode(sourceCliCommand(ROOT), {
-    id,
-    secret: SECRET,
-    peers,
-    partitions: PARTITIONS,
-    logLevel: 'warn',
-  });
+  const command = sourceCliCommand(ROOT);
+  // BENCH_CPU_PROF=<dir>: each node writes a V8 CPU profile there when it exits.
+  const profDir = process.env.BENCH_CPU_PROF;
+  const node = await spawnNode(
+    profDir === undefined
+      ? command
+      : { ...command, args: ['--cpu-prof', `--cpu-prof-dir=${profDir}`, ...command.args] },
+    {
+      id,
+      secret: SECRET,
+      peers,
+      partitions: PARTITIONS,
+      logLevel: 'warn',
+    },
+  );
   nodes.push(node);
   await node.ready;
   return node;
 }
 
 async function stopNodes(): Promise<void> {
-  await Promise.allSettled(nodes.splice(0).map((n) => n.kill()));
+  // A profiled node must exit normally to write its profile.
+  const profiling = process.env.BENCH_CPU_PROF !== undefined;
+  await Promise.allSettled(nodes.splice(0).map((n) => (profiling ? n.stop() : n.kill())));
 }
 
 async function load(client: JsonClient, count: number, batch = 1000, inFlight = 4): Promise<number> {
