@@ -7,6 +7,12 @@
 import { randomBytes } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  type LoadResult,
+  type LoadTarget,
+  loadLoop as sharedLoadLoop,
+  verifyModel as sharedVerifyModel,
+} from '@supercache/cluster/testing';
 import { JsonClient } from '../src/json-client.js';
 import { type NodeProcess, sourceCliCommand, spawnNode } from '../src/node-process.js';
 
@@ -115,25 +121,21 @@ export class ProcessCluster {
   }
 }
 
-/** Result of {@link loadLoop}. */
-export interface LoadResult {
-  ops: number;
-  writes: number;
-  reads: number;
-  deletes: number;
-  misses: string[];
-  errors: string[];
-  /** Last acknowledged state of every key: a value, or null once deleted. */
-  model: Map<string, number | null>;
+/**
+ * The shared load loop's operations over the nodes' JSON client API (the
+ * loop and the model check are the cluster suite's own, so both harnesses
+ * judge misses and lost writes the same way).
+ */
+export function clientTarget(c: ProcessCluster): LoadTarget {
+  return {
+    put: (via, tuple) => c.client(via).put(tuple),
+    remove: (via, key) => c.client(via).delete(key),
+    get: (via, key) => c.client(via).get(key),
+  };
 }
 
-/**
- * Workers that write, delete and read their own keys through the given
- * nodes until `done()` (and at least `minOps`), bounded by `maxOps` and
- * `maxMs`. A read must return the worker's last acknowledged write, or
- * nothing after its last acknowledged delete.
- */
-export async function loadLoop(
+/** {@link sharedLoadLoop} over a process cluster's JSON API; keys are prefixed by the seed. */
+export function loadLoop(
   c: ProcessCluster,
   nodes: () => readonly string[],
   done: () => boolean,
@@ -146,84 +148,14 @@ export async function loadLoop(
     maxMs: number;
   },
 ): Promise<LoadResult> {
-  const result: LoadResult = {
-    ops: 0,
-    writes: 0,
-    reads: 0,
-    deletes: 0,
-    misses: [],
-    errors: [],
-    model: new Map(),
-  };
-  const started = Date.now();
-  const running = () =>
-    result.ops < opts.maxOps && Date.now() - started < opts.maxMs && (!done() || result.ops < opts.minOps);
-  const worker = async (w: number) => {
-    let s = (opts.seed * 7919 + w * 104729) >>> 0;
-    const rnd = () => {
-      s = (s + 0x6d2b79f5) >>> 0;
-      let t = s;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-    let version = 0;
-    while (running()) {
-      const ids = nodes();
-      const via = ids[Math.floor(rnd() * ids.length)] as string;
-      const k = `s${opts.seed}w${w}-${Math.floor(rnd() * opts.keysPerWorker)}`;
-      const dice = rnd();
-      result.ops++;
-      try {
-        const client = c.client(via);
-        if (dice < 0.45) {
-          version++;
-          await client.put([k, version]);
-          result.model.set(k, version);
-          result.writes++;
-        } else if (dice < 0.55) {
-          await client.delete(k);
-          result.model.set(k, null);
-          result.deletes++;
-        } else {
-          result.reads++;
-          const got = await client.get(k);
-          const want = result.model.get(k);
-          if (want === undefined) continue;
-          const expected = want === null ? [] : [[k, want]];
-          if (JSON.stringify(got) !== JSON.stringify(expected)) {
-            result.misses.push(
-              `${k} via ${via}: got ${JSON.stringify(got)}, want ${JSON.stringify(expected)}`,
-            );
-          }
-        }
-      } catch (e) {
-        result.errors.push(`${k} via ${via}: ${(e as Error).message}`);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: opts.workers }, (_v, w) => worker(w)));
-  return result;
+  return sharedLoadLoop(clientTarget(c), nodes, done, { ...opts, keyPrefix: `s${opts.seed}` });
 }
 
 /** Reads every key of a model through each node; returns the mismatches. */
-export async function verifyModel(
+export function verifyModel(
   c: ProcessCluster,
   ids: readonly string[],
   model: ReadonlyMap<string, number | null>,
 ): Promise<string[]> {
-  const wrong: string[] = [];
-  for (const id of ids) {
-    const client = c.client(id);
-    await Promise.all(
-      [...model].map(async ([k, v]) => {
-        const got = await client.get(k);
-        const expected = v === null ? [] : [[k, v]];
-        if (JSON.stringify(got) !== JSON.stringify(expected)) {
-          wrong.push(`${k} via ${id}: got ${JSON.stringify(got)}, want ${JSON.stringify(expected)}`);
-        }
-      }),
-    );
-  }
-  return wrong;
+  return sharedVerifyModel(clientTarget(c), ids, model);
 }

@@ -140,14 +140,32 @@ function keyName(i: number): string {
 }
 
 /** Result of one load run. */
-interface LoadResult {
+/** What a load loop records. */
+export interface LoadResult {
   ops: number;
   writes: number;
   reads: number;
   deletes: number;
   misses: string[];
   errors: string[];
+  /** Last acknowledged state of every key: a value, or null once deleted. */
   model: Map<string, number | null>;
+}
+
+/** The three operations a load loop drives through a named node. */
+export interface LoadTarget {
+  put(via: string, tuple: [string, number]): Promise<unknown>;
+  remove(via: string, key: string): Promise<unknown>;
+  get(via: string, key: string): Promise<unknown>;
+}
+
+/** A {@link LoadTarget} over one table of a {@link ClusterHandle}. */
+export function tableTarget(c: ClusterHandle, table: string): LoadTarget {
+  return {
+    put: (via, tuple) => c.table(via, table).insert(tuple),
+    remove: (via, key) => c.table(via, table).delete(key),
+    get: (via, key) => c.table(via, table).lookup(key),
+  };
 }
 
 /**
@@ -156,9 +174,8 @@ interface LoadResult {
  * `maxMs`. A read must return the worker's last acknowledged write (or
  * nothing after its last acknowledged delete).
  */
-async function loadLoop(
-  c: ClusterHandle,
-  table: string,
+export async function loadLoop(
+  target: LoadTarget,
   nodes: () => readonly string[],
   done: () => boolean,
   opts: {
@@ -168,6 +185,8 @@ async function loadLoop(
     minOps: number;
     maxOps: number;
     maxMs: number;
+    /** Prefix of every key, to keep runs apart. @defaultValue '' */
+    keyPrefix?: string;
   },
 ): Promise<LoadResult> {
   const result: LoadResult = {
@@ -188,23 +207,22 @@ async function loadLoop(
     while (running()) {
       const ids = nodes();
       const via = ids[Math.floor(rnd() * ids.length)] as string;
-      const k = `w${w}-${Math.floor(rnd() * opts.keysPerWorker)}`;
-      const t = c.table(via, table);
+      const k = `${opts.keyPrefix ?? ''}w${w}-${Math.floor(rnd() * opts.keysPerWorker)}`;
       const dice = rnd();
       result.ops++;
       try {
         if (dice < 0.45) {
           version++;
-          await t.insert([k, version]);
+          await target.put(via, [k, version]);
           result.model.set(k, version);
           result.writes++;
         } else if (dice < 0.55) {
-          await t.delete(k);
+          await target.remove(via, k);
           result.model.set(k, null);
           result.deletes++;
         } else {
           result.reads++;
-          const got = await t.lookup(k);
+          const got = await target.get(via, k);
           const want = result.model.get(k);
           if (want === undefined) continue;
           const expected = want === null ? [] : [[k, want]];
@@ -225,18 +243,16 @@ async function loadLoop(
   return result;
 }
 
-/** Checks every key of a load model from every node. */
-async function verifyModel(
-  c: ClusterHandle,
-  table: string,
+/** Reads every key of a load model through each node; returns the mismatches. */
+export async function verifyModel(
+  target: LoadTarget,
   ids: readonly string[],
-  model: Map<string, number | null>,
-) {
+  model: ReadonlyMap<string, number | null>,
+): Promise<string[]> {
   const wrong: string[] = [];
   for (const id of ids) {
-    const t = c.table(id, table);
     for (const [k, v] of model) {
-      const got = await t.lookup(k);
+      const got = await target.get(id, k);
       const expected = v === null ? [] : [[k, v]];
       if (JSON.stringify(got) !== JSON.stringify(expected)) {
         wrong.push(`${k} via ${id}: got ${JSON.stringify(got)}, want ${JSON.stringify(expected)}`);
@@ -469,8 +485,7 @@ export function clusterSuite(name: string, makeCluster: MakeCluster): void {
           joined = true;
         });
         const r = await loadLoop(
-          c,
-          'set',
+          tableTarget(c, 'set'),
           () => nodes,
           () => joined,
           { seed: 11, ...loadOpts },
@@ -479,7 +494,7 @@ export function clusterSuite(name: string, makeCluster: MakeCluster): void {
         expect(r.errors).toEqual([]);
         expect(r.misses).toEqual([]);
         expect(r.writes).toBeGreaterThan(0);
-        expect(await verifyModel(c, 'set', ['a', 'd'], r.model)).toEqual([]);
+        expect(await verifyModel(tableTarget(c, 'set'), ['a', 'd'], r.model)).toEqual([]);
         for (let i = 0; i < 500; i++)
           expect(await c.table('d', 'set').lookup(`pre${i}`)).toEqual([[`pre${i}`, i]]);
       });
@@ -494,8 +509,7 @@ export function clusterSuite(name: string, makeCluster: MakeCluster): void {
           left = true;
         });
         const r = await loadLoop(
-          c,
-          'pets',
+          tableTarget(c, 'pets'),
           () => nodes,
           () => left,
           { seed: 23, ...loadOpts },
@@ -503,7 +517,7 @@ export function clusterSuite(name: string, makeCluster: MakeCluster): void {
         await leave;
         expect(r.errors).toEqual([]);
         expect(r.misses).toEqual([]);
-        expect(await verifyModel(c, 'pets', ['a', 'b', 'd'], r.model)).toEqual([]);
+        expect(await verifyModel(tableTarget(c, 'pets'), ['a', 'b', 'd'], r.model)).toEqual([]);
         for (let i = 0; i < 500; i++)
           expect(await c.table('b', 'pets').lookup(`pre${i}`)).toEqual([[`pre${i}`, i]]);
       });
