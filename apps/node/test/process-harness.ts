@@ -16,6 +16,7 @@ import { createInterface } from 'node:readline';
 import { HttpTransport } from '@supercache/cluster';
 import { SuperCacheError, type TableType } from '@supercache/storage';
 import { ROOT } from './process-cluster.js';
+import { SUITE_TABLE_OPS } from './suite-ops.js';
 
 interface TableDef {
   readonly name: string;
@@ -42,26 +43,7 @@ interface Child {
   readonly stderr: string[];
 }
 
-const TABLE_OPS = [
-  'insert',
-  'insertMany',
-  'lookup',
-  'delete',
-  'deleteObject',
-  'member',
-  'tab2list',
-  'size',
-  'select',
-  'selectCount',
-  'match',
-  'matchObject',
-  'first',
-  'next',
-  'last',
-  'prev',
-  'selectPage',
-  'matchDelete',
-] as const;
+const TABLE_OPS = SUITE_TABLE_OPS;
 
 /** A continuation handed out by a proxied `selectPage`. */
 class RemoteContinuation {
