@@ -3,22 +3,20 @@
  *
  * Every data operation of {@link SuperCache} and {@link PartitionedTable}
  * goes through a router `Backend`. In local mode that is a
- * {@link LocalScopedBackend} over this process's shards; in distributed mode
+ * router `LocalBackend` over this process's shards (it has the
+ * index-addressed methods too); in distributed mode
  * the cluster package supplies the backend through a {@link ClusterProvider}
  * (the only hook distributed mode needs from core).
  */
 
 import type { ShardHashFn } from '@supercache/partition';
-import {
-  type Backend,
-  type BackendCursor,
-  type CommandContext,
-  type CursorKind,
-  type LocalAccess,
-  LocalBackend,
-  type RouteOptions,
-  type ShardSet,
-  throwIfAborted,
+import type {
+  Backend,
+  BackendCursor,
+  CursorKind,
+  LocalAccess,
+  RouteOptions,
+  ShardSet,
 } from '@supercache/router';
 import { SuperCacheError, type TableType, type Term } from '@supercache/storage';
 
@@ -50,39 +48,6 @@ export interface ScopedBackend extends Backend {
     args: readonly unknown[],
     options?: RouteOptions,
   ): Promise<unknown>;
-}
-
-const LOCAL_CTX: CommandContext = { version: undefined };
-
-/** The local-mode {@link ScopedBackend}: a router `LocalBackend` plus index-addressed commands. */
-export class LocalScopedBackend extends LocalBackend implements ScopedBackend {
-  execPartition(
-    partition: number,
-    name: string,
-    args: readonly unknown[],
-    options?: RouteOptions,
-  ): Promise<unknown> {
-    try {
-      throwIfAborted(options?.signal);
-      return Promise.resolve(this.local.shards.runShard(partition, name, args, LOCAL_CTX));
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
-
-  broadcastPartitions(
-    partitions: readonly number[],
-    name: string,
-    args: readonly unknown[],
-    options?: RouteOptions,
-  ): Promise<unknown> {
-    try {
-      throwIfAborted(options?.signal);
-      return Promise.resolve(this.local.shards.runNode(name, args, LOCAL_CTX, partitions));
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
 }
 
 /**

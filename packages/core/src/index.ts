@@ -31,7 +31,6 @@ export type {
   ReplicationMode,
   ScopedBackend,
 } from './backend.js';
-export { LocalScopedBackend } from './backend.js';
 export type { ClusterProviderOptions } from './cluster-provider.js';
 export { clusterProvider, parsePeer } from './cluster-provider.js';
 export type { LocalScopeOptions } from './local-view.js';

@@ -7,6 +7,7 @@
 import { createShardRouter, nodeShards, type Shard, type ShardHashFn } from '@supercache/partition';
 import {
   createRegistry,
+  LocalBackend,
   type RouteOptions,
   ShardSet,
   type ShardSetOptions,
@@ -31,7 +32,6 @@ import {
   type ClusterProvider,
   type ClusterProviderFactory,
   GatedBackend,
-  LocalScopedBackend,
   type ScopedBackend,
 } from './backend.js';
 import { badConfig, notStarted, show } from './errors.js';
@@ -420,7 +420,7 @@ export class PartitionedTable {
           hash: o.hash,
         });
       } else {
-        backend = new LocalScopedBackend({ shards: shardSet, shardOf });
+        backend = new LocalBackend({ shards: shardSet, shardOf });
       }
       const table = new PartitionedTable(o, router.shards);
       const gate = new GatedBackend(backend, `PartitionedTable ${show(o.name)}`);

@@ -11,6 +11,7 @@ import {
   type CommandRegistry,
   createRegistry,
   fanoutValues,
+  LocalBackend,
   type RouteOptions,
   ShardSet,
   type ShardSetOptions,
@@ -35,13 +36,7 @@ import {
   StructStore,
   type StructStoreOptions,
 } from '@supercache/structures';
-import {
-  type ClusterProvider,
-  type ClusterStats,
-  GatedBackend,
-  LocalScopedBackend,
-  type ScopedBackend,
-} from './backend.js';
+import { type ClusterProvider, type ClusterStats, GatedBackend, type ScopedBackend } from './backend.js';
 import { badArgument, notStarted, show } from './errors.js';
 import { LocalView } from './local-view.js';
 import {
@@ -286,7 +281,7 @@ export class SuperCache {
           );
         }
       } else {
-        for (const shards of shardSets) backends.push(new LocalScopedBackend({ shards, shardOf }));
+        for (const shards of shardSets) backends.push(new LocalBackend({ shards, shardOf }));
       }
     } catch (e) {
       for (const s of shardSets) s.close();

@@ -1,13 +1,13 @@
 /** Shared test helpers: error-code assertions and a manual clock. */
 
+import { LocalBackend } from '@supercache/router';
 import { SuperCacheError } from '@supercache/storage';
 import { expect } from 'vitest';
-import {
-  type ClusterProvider,
-  type ClusterProviderConfig,
-  type ClusterTableSpec,
-  LocalScopedBackend,
-  type ScopedBackend,
+import type {
+  ClusterProvider,
+  ClusterProviderConfig,
+  ClusterTableSpec,
+  ScopedBackend,
 } from '../src/index.js';
 
 /** Asserts that `fn` throws (or that the promise rejects) with a SuperCacheError of `code`. */
@@ -84,7 +84,7 @@ export class FakeCluster {
       },
       createBackend(spec) {
         self.specs.push(spec);
-        return self.#wrap(spec.table, new LocalScopedBackend({ shards: spec.shards, shardOf: spec.shardOf }));
+        return self.#wrap(spec.table, new LocalBackend({ shards: spec.shards, shardOf: spec.shardOf }));
       },
       async clusterStats() {
         return {

@@ -91,27 +91,49 @@ export class LocalBackend implements Backend {
     this.local = { shards: options.shards, shardOf: options.shardOf, ownedShards: () => all };
   }
 
+  /** Runs `fn` now, as a settled promise: local commands are synchronous. */
+  #now(options: RouteOptions | undefined, fn: () => unknown): Promise<unknown> {
+    try {
+      throwIfAborted(options?.signal);
+      return Promise.resolve(fn());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
   exec(
     partitionData: Term,
     name: string,
     args: readonly unknown[],
     options?: RouteOptions,
   ): Promise<unknown> {
-    try {
-      throwIfAborted(options?.signal);
-      return Promise.resolve(this.#shards.runShard(this.#shardOf(partitionData), name, args, LOCAL_CTX));
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    return this.#now(options, () =>
+      this.#shards.runShard(this.#shardOf(partitionData), name, args, LOCAL_CTX),
+    );
+  }
+
+  /** Runs a shard command on shard `partition` (an index, not partition data). */
+  execPartition(
+    partition: number,
+    name: string,
+    args: readonly unknown[],
+    options?: RouteOptions,
+  ): Promise<unknown> {
+    return this.#now(options, () => this.#shards.runShard(partition, name, args, LOCAL_CTX));
   }
 
   broadcast(name: string, args: readonly unknown[], options?: RouteOptions): Promise<unknown> {
-    try {
-      throwIfAborted(options?.signal);
-      return Promise.resolve(this.#shards.runNode(name, args, LOCAL_CTX));
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    return this.#now(options, () => this.#shards.runNode(name, args, LOCAL_CTX));
+  }
+
+  /** Runs a node command over the given shard indexes only, merged as `broadcast` merges. */
+  broadcastPartitions(
+    partitions: readonly number[],
+    name: string,
+    args: readonly unknown[],
+    options?: RouteOptions,
+  ): Promise<unknown> {
+    return this.#now(options, () => this.#shards.runNode(name, args, LOCAL_CTX, partitions));
   }
 
   async openCursor(kind: CursorKind, arg: unknown, options?: RouteOptions): Promise<BackendCursor> {
