@@ -96,7 +96,8 @@ export class ClusterBackend implements Backend {
       }
       return this.#host.view.epoch !== epochAtCall ? 'adopted' : 'backoff';
     }
-    if (e.code === 'SC_ERR_HANDOFF' || e.code === 'SC_ERR_NO_TABLE') return 'backoff';
+    if (e.code === 'SC_ERR_HANDOFF' || e.code === 'SC_ERR_NO_TABLE' || e.code === 'SC_ERR_NO_QUORUM')
+      return 'backoff';
     if (UNREACHABLE.has(e.code)) {
       if (!this.#host.started) return 'fail';
       if (retryUnreachable || this.#host.view.epoch !== epochAtCall) return 'backoff';

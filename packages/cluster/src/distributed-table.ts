@@ -138,6 +138,11 @@ export interface TableHost {
   tableReady(table: DistributedTable): Promise<void>;
   /** Emits a handoff progress event. */
   progress(event: Omit<HandoffProgressEvent, 'node'>): void;
+  /**
+   * Throws `SC_ERR_NO_QUORUM` (retryable) unless this node's serving lease
+   * holds: a node cut off from a quorum of its view serves nothing.
+   */
+  assertServing(table: string): void;
 }
 
 /** An owner of some partition data under one view. */
@@ -500,6 +505,7 @@ export class DistributedTable {
       throw new SuperCacheError('SC_ERR_BAD_REQUEST', `${name} is not a single-shard command`);
     await this.#syncFrom(remote);
     for (;;) {
+      this.#host.assertServing(this.name);
       const view = this.#host.view;
       const o = partition === undefined ? this.ownerOf(pd, view) : this.ownerOfPartition(partition, view);
       if (o.node !== this.#host.nodeId) throw notOwner(view, this.name, this.#host.nodeId);
@@ -554,6 +560,7 @@ export class DistributedTable {
       throw new SuperCacheError('SC_ERR_BAD_REQUEST', `${name} is not a fan-out command`);
     await this.#syncFrom(remote);
     for (;;) {
+      this.#host.assertServing(this.name);
       const view = this.#host.view;
       if (remote !== undefined && remote.epoch !== view.epoch)
         throw staleEpoch(view, this.name, remote.epoch);
@@ -573,6 +580,7 @@ export class DistributedTable {
   async openCursor(kind: CursorKind, arg: unknown, remote?: Remote): Promise<number> {
     this.#checkOpen();
     await this.#syncFrom(remote);
+    this.#host.assertServing(this.name);
     const view = this.#host.view;
     if (remote !== undefined && remote.epoch !== view.epoch) throw staleEpoch(view, this.name, remote.epoch);
     return this.shards.openCursor(kind, arg, this.ownedShards(view));

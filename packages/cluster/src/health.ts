@@ -36,6 +36,10 @@ export interface ClusterCounters {
   heartbeats: number;
   /** Heartbeats that failed. */
   heartbeatFailures: number;
+  /** Requests refused because this node's serving lease had lapsed (no quorum heard from recently). */
+  leaseRefusals: number;
+  /** Errors a background task caught and could not report to a caller (also logged under NODE_DEBUG=supercache). */
+  swallowedErrors: number;
 }
 
 /** Fresh zeroed counters. */
@@ -56,6 +60,8 @@ export function newCounters(): ClusterCounters {
     lastHandoffEntries: 0,
     heartbeats: 0,
     heartbeatFailures: 0,
+    leaseRefusals: 0,
+    swallowedErrors: 0,
   };
 }
 

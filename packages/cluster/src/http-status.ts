@@ -46,6 +46,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Partial<Record<ErrorCode, number>>> =
   SC_ERR_BUFFER_FULL: 503,
   SC_ERR_TIMEOUT: 504,
   SC_ERR_QUORUM_TIMEOUT: 504,
+  SC_ERR_NO_QUORUM: 503,
 });
 
 /** The HTTP status the peer protocol uses for `code` (500 when not in the table). */

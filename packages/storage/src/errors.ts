@@ -45,6 +45,7 @@ export type ErrorCode =
   | 'SC_ERR_PEER_UNAVAILABLE'
   | 'SC_ERR_TIMEOUT'
   | 'SC_ERR_QUORUM_TIMEOUT'
+  | 'SC_ERR_NO_QUORUM'
   | 'SC_ERR_ABORTED'
   | 'SC_ERR_HANDOFF'
   | 'SC_ERR_INTERNAL';
@@ -153,6 +154,11 @@ export const ERROR_CODES = Object.freeze({
   },
   SC_ERR_TIMEOUT: { meaning: 'A peer call took longer than its timeout.', retryable: true },
   SC_ERR_QUORUM_TIMEOUT: { meaning: 'Not enough replicas answered in time.', retryable: true },
+  SC_ERR_NO_QUORUM: {
+    meaning:
+      'This node has not heard from a quorum of its view within its lease (cut off, frozen, or on the minority side of a split), so it does not serve.',
+    retryable: true,
+  },
   SC_ERR_ABORTED: { meaning: 'The caller aborted the operation through its AbortSignal.', retryable: false },
   SC_ERR_HANDOFF: { meaning: 'Data is moving between nodes and did not settle in time.', retryable: true },
   SC_ERR_INTERNAL: {

@@ -1,0 +1,174 @@
+/**
+ * A member's part in a handoff the leader drives: as a source it streams
+ * the data that moves (snapshot, then deltas until quiet), holds it for the
+ * final delta at the switch and tells the targets it is done; as a target it
+ * stages what arrives until the handoff's view is committed (the tables
+ * apply it then) or the handoff is aborted (dropped).
+ */
+
+import { SuperCacheError } from '@supercache/storage';
+import type { ChunkItem, DeltaItem, DistributedTable } from './distributed-table.js';
+import { type Body, int, list, str } from './fields.js';
+import type { NodeContext } from './node-context.js';
+import { assertView } from './view.js';
+
+/** Source and target handlers of the handoff protocol on one node. */
+export class HandoffParticipant {
+  readonly #ctx: NodeContext;
+
+  constructor(ctx: NodeContext) {
+    this.#ctx = ctx;
+  }
+
+  /** The table a request names. @throws SuperCacheError `SC_ERR_NO_TABLE` (retryable) */
+  tableOf(body: Body): DistributedTable {
+    const ctx = this.#ctx;
+    const name = str(body, 't');
+    const t = ctx.tables.get(name);
+    if (t === undefined) {
+      throw new SuperCacheError('SC_ERR_NO_TABLE', `node ${ctx.nodeId} has no table ${name}`, {
+        retryable: true,
+        details: { table: name, node: ctx.nodeId },
+      });
+    }
+    return t;
+  }
+
+  /** `sc.handoffPrepare`: plans what moves, streams the snapshot, then deltas until quiet. */
+  async prepare(body: Body): Promise<Body> {
+    const ctx = this.#ctx;
+    const h = str(body, 'h');
+    const prev = assertView(body.prev);
+    const next = assertView(body.next);
+    ctx.adoptView(prev);
+    if (ctx.view.epoch !== prev.epoch || ctx.view.cluster !== prev.cluster) {
+      // This node follows another leader's view: refuse to hand data over under this one.
+      throw new SuperCacheError(
+        'SC_ERR_STALE_EPOCH',
+        `handoff ${h} prepared at epoch ${prev.epoch}, node ${ctx.nodeId} is at epoch ${ctx.view.epoch}`,
+        { retryable: true, details: { view: ctx.view } },
+      );
+    }
+    // The targets of this handoff may be members this node has never heard
+    // of (a joiner): learn their addresses before streaming to them.
+    for (const m of next.members) {
+      if (m !== ctx.nodeId) ctx.settings.transport.setPeerAddress(m, next.addresses[m] ?? m);
+    }
+    const clock = ctx.settings.clock;
+    const started = clock.now();
+    const moving: DistributedTable[] = [];
+    for (const t of ctx.tables.values()) if (t.planSource(h, prev, next)) moving.push(t);
+    if (moving.length === 0) return { entries: 0, bytes: 0 };
+    const report = (phase: 'snapshot' | 'delta') => {
+      const { entries, bytes } = sourceTotals(moving);
+      ctx.progress({ handoff: h, role: 'source', phase, entries, bytes, durationMs: clock.now() - started });
+      return { entries, bytes };
+    };
+    ctx.progress({ handoff: h, role: 'source', phase: 'start', entries: 0, bytes: 0, durationMs: 0 });
+    // Pass 1: snapshot, streamed while the tables keep serving.
+    for (const t of moving) await t.streamSnapshot(h);
+    report('snapshot');
+    // Pass 2: re-send what changed meanwhile, until it is quiet.
+    for (let round = 0; round < 8; round++) {
+      let pending = 0;
+      for (const t of moving) pending += t.pendingDelta();
+      if (pending === 0) break;
+      for (const t of moving) await t.sendDelta(h);
+      if (pending < 32) break;
+    }
+    return report('delta');
+  }
+
+  /** `sc.handoffSwitch`: holds the moving data, sends the final delta, tells the targets. */
+  async switch(body: Body): Promise<Body> {
+    const ctx = this.#ctx;
+    const h = str(body, 'h');
+    const moving = [...ctx.tables.values()].filter((t) => t.sourceHandoff === h);
+    if (moving.length === 0) return { entries: 0, bytes: 0 };
+    const targets = new Set<string>();
+    for (const t of moving) for (const target of await t.holdAndFinish(h)) targets.add(target);
+    await Promise.all(
+      [...targets].map((target) => ctx.callNode(target, 'sc.handoffDone', { h, from: ctx.nodeId })),
+    );
+    const { entries, bytes } = sourceTotals(moving);
+    ctx.progress({ handoff: h, role: 'source', phase: 'switch', entries, bytes, durationMs: 0 });
+    return { entries, bytes };
+  }
+
+  /** `sc.handoffAbort`: ends the source side and drops what was staged. */
+  abort(body: Body): boolean {
+    const ctx = this.#ctx;
+    const h = str(body, 'h');
+    let touched = false;
+    for (const t of ctx.tables.values()) {
+      if (t.sourceHandoff === h) {
+        t.abortSource();
+        touched = true;
+      }
+      if (t.stagedCounts(h) !== undefined) {
+        t.discardStaged(h);
+        touched = true;
+      }
+    }
+    if (touched) {
+      ctx.counters.handoffsAborted++;
+      ctx.progress({ handoff: h, role: 'source', phase: 'aborted', entries: 0, bytes: 0, durationMs: 0 });
+    }
+    return true;
+  }
+
+  /** `sc.handoffChunk` / `sc.handoffDelta`: stages incoming data. */
+  stage(body: Body, from: string, delta: boolean): number {
+    const ctx = this.#ctx;
+    const t = this.tableOf(body);
+    const h = str(body, 'h');
+    const e = int(body, 'e');
+    const items = list<unknown>(body, 'items');
+    for (const item of items) {
+      if (!Array.isArray(item) || item.length < 3 || typeof item[0] !== 'number') {
+        throw new SuperCacheError('SC_ERR_BAD_REQUEST', 'malformed handoff item');
+      }
+    }
+    const n = delta ? t.stageDelta(h, e, items as DeltaItem[]) : t.stageChunk(h, e, items as ChunkItem[]);
+    const c = t.stagedCounts(h);
+    ctx.progress({
+      handoff: h,
+      role: 'target',
+      phase: 'staged',
+      table: t.name,
+      peer: from,
+      entries: n,
+      bytes: c?.bytes ?? 0,
+      durationMs: c === undefined ? 0 : ctx.settings.clock.now() - c.started,
+    });
+    return n;
+  }
+
+  /** `sc.handoffDone`: a source finished streaming to this node. */
+  done(body: Body, from: string): boolean {
+    const ctx = this.#ctx;
+    const h = str(body, 'h');
+    let entries = 0;
+    let bytes = 0;
+    for (const t of ctx.tables.values()) {
+      const c = t.stagedCounts(h);
+      if (c !== undefined) {
+        entries += c.entries;
+        bytes += c.bytes;
+      }
+    }
+    ctx.progress({ handoff: h, role: 'target', phase: 'staged', peer: from, entries, bytes, durationMs: 0 });
+    return true;
+  }
+}
+
+function sourceTotals(tables: readonly DistributedTable[]): { entries: number; bytes: number } {
+  let entries = 0;
+  let bytes = 0;
+  for (const t of tables) {
+    const c = t.sourceCounts();
+    entries += c.entries;
+    bytes += c.bytes;
+  }
+  return { entries, bytes };
+}

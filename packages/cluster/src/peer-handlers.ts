@@ -1,0 +1,124 @@
+/**
+ * The peer handlers of the cluster protocol: one table from method name to
+ * the part of the node that serves it, registered on the transport and kept
+ * for calls a node makes to itself. Every handler checks that the node is
+ * running and that the body is a map, refreshes the sender's liveness, and
+ * is counted while it runs (a leaving node drains them).
+ */
+
+import type { CallContext, Transport } from '@supercache/router';
+import { SuperCacheError, type Term } from '@supercache/storage';
+import { type Body, int, intList, isRecord, list, str } from './fields.js';
+import type { HandoffParticipant } from './handoff-participant.js';
+import type { Heartbeat } from './heartbeat.js';
+import type { NodeContext } from './node-context.js';
+import { assertView } from './view.js';
+import type { ViewCoordinator } from './view-coordinator.js';
+
+type Handler = (body: Body, from: string) => unknown;
+
+/** The parts of a node that serve peer methods. */
+export interface PeerParts {
+  readonly heartbeat: Heartbeat;
+  readonly coordinator: ViewCoordinator;
+  readonly handoff: HandoffParticipant;
+}
+
+/** The registered handlers of one node. */
+export class PeerHandlers {
+  readonly #ctx: NodeContext;
+  readonly #handlers = new Map<string, Handler>();
+  #inflight = 0;
+
+  constructor(ctx: NodeContext, transport: Transport, parts: PeerParts) {
+    this.#ctx = ctx;
+    register(this, transport, ctx, parts);
+  }
+
+  /** Handlers still running. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  /** Registers `fn` for `method` on `transport` (and for calls to self). */
+  on(transport: Transport, method: string, fn: Handler): void {
+    const ctx = this.#ctx;
+    const wrapped = async (body: unknown, call: CallContext | { from: string }) => {
+      if (ctx.stopped) throw new SuperCacheError('SC_ERR_NOT_STARTED', `node ${ctx.nodeId} is stopped`);
+      if (!isRecord(body)) throw new SuperCacheError('SC_ERR_BAD_REQUEST', `${method} expects a map body`);
+      if (call.from !== ctx.nodeId && ctx.view.members.includes(call.from)) ctx.detector.heard(call.from);
+      this.#inflight++;
+      try {
+        return await fn(body, call.from);
+      } finally {
+        this.#inflight--;
+      }
+    };
+    this.#handlers.set(method, (body, from) => wrapped(body, { from }));
+    transport.handle(method, wrapped);
+  }
+
+  /** Runs a handler for a call this node makes to itself. */
+  async local<T>(method: string, body: unknown): Promise<T> {
+    const h = this.#handlers.get(method);
+    if (h === undefined) throw new SuperCacheError('SC_ERR_UNKNOWN_METHOD', `no handler for ${method}`);
+    return (await h(body as Body, this.#ctx.nodeId)) as T;
+  }
+}
+
+function register(on: PeerHandlers, transport: Transport, ctx: NodeContext, parts: PeerParts): void {
+  const { heartbeat, coordinator, handoff } = parts;
+  const add = (method: string, fn: Handler) => on.on(transport, method, fn);
+  // Membership and views
+  add('sc.ping', (b, from) => heartbeat.answer(b, from));
+  add('sc.view', () => ctx.view);
+  add('sc.viewPropose', (b) => ({ ok: coordinator.promise(assertView(b.view)), e: ctx.view.epoch }));
+  add('sc.viewCommit', (b) => {
+    ctx.adoptView(assertView(b.view));
+    return { e: ctx.view.epoch };
+  });
+  add('sc.join', (b) => coordinator.handleJoin(b));
+  add('sc.leave', (b) => coordinator.handleLeave(b));
+  add('sc.tableJoin', (b) => coordinator.handleTableJoin(b));
+  // Data plane
+  add('sc.exec', (b, from) =>
+    handoff
+      .tableOf(b)
+      .serveShard(
+        (b.pd ?? null) as Term,
+        str(b, 'c'),
+        list(b, 'a'),
+        { from, epoch: int(b, 'e'), clock: typeof b.v === 'string' ? b.v : undefined },
+        b.p === undefined ? undefined : int(b, 'p'),
+      ),
+  );
+  add('sc.node', (b, from) =>
+    handoff
+      .tableOf(b)
+      .serveNode(
+        str(b, 'c'),
+        list(b, 'a'),
+        { from, epoch: int(b, 'e') },
+        b.s === undefined ? undefined : intList(b, 's'),
+      ),
+  );
+  add('sc.cursorOpen', async (b, from) => ({
+    id: await handoff.tableOf(b).openCursor(str(b, 'k') as never, b.a, { from, epoch: int(b, 'e') }),
+  }));
+  add('sc.cursorNext', (b) => {
+    const n = int(b, 'n');
+    if (n < 1) throw new SuperCacheError('SC_ERR_BAD_REQUEST', 'n must be positive');
+    return handoff.tableOf(b).cursorNext(int(b, 'id'), n);
+  });
+  add('sc.cursorClose', (b) => {
+    handoff.tableOf(b).cursorClose(int(b, 'id'));
+    return true;
+  });
+  // Handoff
+  add('sc.handoffPrepare', (b) => handoff.prepare(b));
+  add('sc.handoffSwitch', (b) => handoff.switch(b));
+  add('sc.handoffChunk', (b, from) => handoff.stage(b, from, false));
+  add('sc.handoffDelta', (b, from) => handoff.stage(b, from, true));
+  add('sc.handoffDone', (b, from) => handoff.done(b, from));
+  add('sc.handoffAbort', (b) => handoff.abort(b));
+}
