@@ -183,6 +183,18 @@ export class ClusterBackend implements Backend {
     const idempotent = !cmd.write || (IDEMPOTENT_WRITES.has(name) && this.type !== 'duplicate_bag');
     const table = this.#table;
     const host = this.#host;
+    const mode = options?.readMode;
+    if (!cmd.write && mode !== undefined && mode !== 'primary' && table.spec.placement === 'partitions') {
+      return this.#retrying(options, true, async () => {
+        const p = 'p' in at ? at.p : table.shardOf(at.pd);
+        const pd = 'p' in at ? null : at.pd;
+        if (mode === 'local') {
+          if (table.holdsCopyOf(p)) return table.readCopy(pd, name, args, p)[1];
+          return this.#readAtPrimary(at, name, args, options);
+        }
+        return this.#readQuorum(p, pd, name, args, options);
+      });
+    }
     return this.#retrying(options, idempotent, async (epoch) => {
       const view = host.view;
       let owner: Owner;
@@ -208,6 +220,97 @@ export class ClusterBackend implements Backend {
         ...(options?.signal === undefined ? {} : { signal: options.signal }),
       });
     });
+  }
+
+  /** A read at the primary, in one attempt (the caller retries). */
+  async #readAtPrimary(
+    at: { readonly pd: Term } | { readonly p: number },
+    name: string,
+    args: readonly unknown[],
+    options: RouteOptions | undefined,
+  ): Promise<unknown> {
+    const table = this.#table;
+    const host = this.#host;
+    const view = host.view;
+    const owner = 'p' in at ? table.ownerOfPartition(at.p, view) : table.ownerOf(at.pd, view);
+    if (owner.node === host.nodeId) {
+      return 'p' in at
+        ? table.serveShard(null, name, args, undefined, at.p)
+        : table.serveShard(at.pd, name, args);
+    }
+    host.counters.remoteCalls++;
+    const body: Record<string, unknown> = { t: table.name, e: view.epoch, c: name, a: args };
+    if ('p' in at) body.p = at.p;
+    else body.pd = at.pd;
+    return host.transport.call(owner.node, 'sc.exec', body, {
+      idempotent: true,
+      timeoutMs: host.callTimeoutMs,
+      ...(options?.signal === undefined ? {} : { signal: options.signal }),
+    });
+  }
+
+  /**
+   * A quorum read: asks every copy of partition `p`, waits for a majority,
+   * and answers with the copy that applied the highest sequence (the newest
+   * state of every key of the partition). Copies found behind are counted;
+   * their primary's probe catches them up.
+   */
+  async #readQuorum(
+    p: number,
+    pd: Term,
+    name: string,
+    args: readonly unknown[],
+    options: RouteOptions | undefined,
+  ): Promise<unknown> {
+    const table = this.#table;
+    const host = this.#host;
+    const view = host.view;
+    const copies = table.replicasOf(p, view);
+    if (copies.length === 0) return this.#readAtPrimary({ p }, name, args, options);
+    const need = Math.floor(copies.length / 2) + 1;
+    const answers = await new Promise<Array<[number, unknown]>>((resolve, reject) => {
+      const got: Array<[number, unknown]> = [];
+      let failed = 0;
+      let last: unknown;
+      for (const c of copies) {
+        const ask: Promise<[number, unknown]> =
+          c === host.nodeId
+            ? Promise.resolve().then(() => table.readCopy(pd, name, args, p))
+            : host.transport.call<[number, unknown]>(
+                c,
+                'sc.readCopy',
+                { t: table.name, e: view.epoch, c: name, a: args, p, pd },
+                {
+                  idempotent: true,
+                  timeoutMs: host.callTimeoutMs,
+                  ...(options?.signal === undefined ? {} : { signal: options.signal }),
+                },
+              );
+        ask.then(
+          (a) => {
+            got.push(a);
+            if (got.length === need) resolve(got.slice());
+          },
+          (e: unknown) => {
+            failed++;
+            last = e;
+            if (copies.length - failed < need) {
+              reject(
+                new SuperCacheError(
+                  'SC_ERR_QUORUM_TIMEOUT',
+                  `table ${table.name}, partition ${p}: only ${copies.length - failed} of ${copies.length} copies answered a quorum read`,
+                  { retryable: true, cause: last },
+                ),
+              );
+            }
+          },
+        );
+      }
+    });
+    let best = answers[0] as [number, unknown];
+    for (const a of answers) if (a[0] > best[0]) best = a;
+    for (const a of answers) if (a[0] < best[0]) host.counters.readRepairs++;
+    return best[1];
   }
 
   /**

@@ -44,7 +44,15 @@ import {
 import { ClusterBackend } from './cluster-backend.js';
 import type { HandoffProgressEvent } from './events.js';
 import type { ClusterCounters } from './health.js';
-import { hostsOf, type Placement, sameHosting, type TableSpec, type View } from './view.js';
+import { type ReplicaBatch, type ReplicaEntry, Replicator } from './replicator.js';
+import {
+  type ClusterConfig,
+  hostsOf,
+  type Placement,
+  sameHosting,
+  type TableSpec,
+  type View,
+} from './view.js';
 
 /** Snapshot chunks a handoff source keeps in flight at once. */
 const SNAPSHOT_IN_FLIGHT = 4;
@@ -128,6 +136,10 @@ export interface TableHost {
   readonly handoffChunkSize: number;
   readonly holdTimeoutMs: number;
   readonly callTimeoutMs: number;
+  /** The cluster-wide settings (replication factor and mode among them). */
+  readonly config: ClusterConfig;
+  /** Counts and logs an error a background task could not report to a caller. */
+  swallowed(where: string, error: unknown): void;
   /** Pulls the view from `from` when it is newer than this node's. */
   syncView(from: string, epoch: number): Promise<void>;
   /** Adopts a view when newer; true when adopted. */
@@ -159,6 +171,8 @@ interface Routing {
   readonly hosts: readonly string[];
   /** `'partitions'`: primary of each partition. */
   readonly primaries: readonly string[] | undefined;
+  /** `'partitions'`: the copies of each partition, primary first. */
+  readonly replicas: readonly (readonly string[])[] | undefined;
   /** `'shards'`: router over every host's shards. */
   readonly shardRouter: ShardRouter | undefined;
 }
@@ -189,8 +203,8 @@ interface Staged {
 interface SourceState {
   readonly hid: string;
   readonly next: Routing;
-  /** `'partitions'`: the moving partitions and their new owner. */
-  readonly moving: Map<number, string>;
+  /** `'partitions'`: the moving partitions and the copies that must receive them. */
+  readonly moving: Map<number, readonly string[]>;
   /** Keys changed on moving data since the last pass, per local shard. */
   touched: Map<number, Map<MapKey, Term>>;
   /** `'shards'`: where each key's objects were sent, per local shard. */
@@ -274,6 +288,10 @@ export class DistributedTable {
   #routing: Routing | undefined;
   #source: SourceState | undefined;
   readonly #staged = new Map<string, Staged>();
+  /** Sequences handed over with staged data, per handoff and partition. */
+  readonly #stagedSeqs = new Map<string, Map<number, number>>();
+  /** Replication of this table (`'partitions'` with a replication factor above 1). */
+  readonly replicator: Replicator | undefined;
   #closed = false;
 
   /** @internal Use {@link ClusterNode.table}. */
@@ -329,6 +347,25 @@ export class DistributedTable {
         ...(this.#userShardHash === undefined ? {} : { hash: this.#userShardHash }),
       });
     }
+    if (spec.placement === 'partitions' && host.config.replicationFactor > 1) {
+      this.replicator = new Replicator({
+        nodeId: host.nodeId,
+        table: name,
+        mode: host.config.replicationMode,
+        counters: host.counters,
+        callTimeoutMs: host.callTimeoutMs,
+        clock: host.clock,
+        view: () => host.view,
+        replicasOf: (p, view) => this.replicasOf(p, view),
+        tableOf: (p) => this.shards.table(p),
+        // Replication travels alone: a batch answers when its slowest call
+        // does, and a write waiting for its backups' acknowledgement must never
+        // sit in the same batch as the records those backups need from it.
+        call: (peer, method, body) =>
+          host.transport.call(peer, method, body, { timeoutMs: host.callTimeoutMs, alone: true }),
+        swallowed: (where, e) => host.swallowed(`table ${name}: ${where}`, e),
+      });
+    }
     this.backend = new ClusterBackend(host, this);
     this.router = new TableRouter(this.backend, { partitionPos: spec.partitionPos });
   }
@@ -357,11 +394,18 @@ export class DistributedTable {
   #computeRouting(view: View): Routing {
     const hosts = hostsOf(view, this.name);
     if (this.spec.placement === 'partitions') {
-      const primaries =
+      const rf = this.#host.config.replicationFactor;
+      const promoted = view.promoted?.[this.name];
+      const replicas =
         hosts.length === 0
           ? []
-          : computeAssignment(this.spec.numPartitions, hosts, 1).owners.map((o) => o[0] as string);
-      return { epoch: view.epoch, view, hosts, primaries, shardRouter: undefined };
+          : computeAssignment(this.spec.numPartitions, hosts, rf).owners.map((o, p) => {
+              const x = promoted?.[p];
+              if (x === undefined || o[0] === x || !o.includes(x)) return o;
+              return [x, ...o.filter((n) => n !== x)];
+            });
+      const primaries = replicas.map((o) => o[0] as string);
+      return { epoch: view.epoch, view, hosts, primaries, replicas, shardRouter: undefined };
     }
     const per = view.shards[this.name] ?? {};
     const all: Shard[] = [];
@@ -373,7 +417,7 @@ export class DistributedTable {
             shards: all,
             ...(this.#userShardHash === undefined ? {} : { hash: this.#userShardHash }),
           });
-    return { epoch: view.epoch, view, hosts, primaries: undefined, shardRouter };
+    return { epoch: view.epoch, view, hosts, primaries: undefined, replicas: undefined, shardRouter };
   }
 
   /** The members hosting this table under `view`. */
@@ -419,6 +463,15 @@ export class DistributedTable {
     }
     if (r.hosts.length === 0) return this.#ownerIn(r, null);
     return { node: r.primaries[p] as string, shard: p };
+  }
+
+  /**
+   * The copies of partition `p` under `view`, primary first (`'partitions'`
+   * placement): the top `replicationFactor` hosts by rendezvous ranking, or
+   * every host when there are fewer; a promoted primary leads.
+   */
+  replicasOf(p: number, view: View = this.#host.view): readonly string[] {
+    return this.#routingFor(view).replicas?.[p] ?? [];
   }
 
   /** The local shard for partition data (owned here or not). */
@@ -515,8 +568,55 @@ export class DistributedTable {
         continue;
       }
       this.#host.counters.served++;
-      return this.shards.runShard(o.shard, name, args, this.#ctx(cmd.write));
+      if (this.replicator === undefined)
+        return this.shards.runShard(o.shard, name, args, this.#ctx(cmd.write));
+      return this.#replicated(cmd.write, [o.shard], (ctx) => this.shards.runShard(o.shard, name, args, ctx));
     }
+  }
+
+  /**
+   * Runs a command on a replicated table: a write records the state of the
+   * keys it touched for the backups and waits as the mode requires; in
+   * `strong` mode a read first waits until what it could see is committed.
+   */
+  async #replicated<T>(
+    write: boolean,
+    shards: readonly number[],
+    run: (ctx: CommandContext) => T,
+  ): Promise<T> {
+    const r = this.replicator as Replicator;
+    if (!write) {
+      if (this.#host.config.replicationMode === 'strong') for (const p of shards) await r.readBarrier(p);
+      return run({ version: undefined });
+    }
+    const touched = new Map<number, Map<MapKey, Term>>();
+    const ctx: CommandContext = {
+      version: this.#host.hlc.now(),
+      touched: (table, key) => {
+        this.#onTouched(table, key);
+        const i = this.#tableIndex.get(table);
+        if (i === undefined) return;
+        let m = touched.get(i);
+        if (m === undefined) touched.set(i, (m = new Map()));
+        m.set(keyOf(key), key);
+      },
+    };
+    let result: T | undefined;
+    let failure: { e: unknown } | undefined;
+    try {
+      result = run(ctx);
+    } catch (e) {
+      failure = { e };
+    }
+    // A command that failed part way (a batch) may have changed keys: they replicate too.
+    const waits: Promise<void>[] = [];
+    for (const [p, keys] of touched) {
+      const { committed } = r.record(p, [...keys.values()]);
+      if (committed !== undefined) waits.push(committed);
+    }
+    if (failure !== undefined) throw failure.e;
+    await Promise.all(waits);
+    return result as T;
   }
 
   async #waitHold(gate: Promise<void>): Promise<void> {
@@ -572,8 +672,107 @@ export class DistributedTable {
       this.#host.counters.served++;
       const owned = this.ownedShards(view);
       const shards = only === undefined ? owned : owned.filter((i) => only.includes(i));
-      return this.shards.runNode(name, args, this.#ctx(cmd.write), shards);
+      if (this.replicator === undefined) return this.shards.runNode(name, args, this.#ctx(cmd.write), shards);
+      return this.#replicated(cmd.write, shards, (ctx) => this.shards.runNode(name, args, ctx, shards));
     }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Replication: backup side and copy reads
+
+  /** Checks that `from` leads partition `p` in this node's view (after pulling a newer one). */
+  async #fromPrimary(from: string, epoch: number, p: number): Promise<Replicator> {
+    this.#checkOpen();
+    const r = this.replicator;
+    if (r === undefined) {
+      throw new SuperCacheError('SC_ERR_BAD_REQUEST', `table ${this.name} is not replicated on this node`);
+    }
+    if (epoch > this.#host.view.epoch) await this.#host.syncView(from, epoch);
+    const view = this.#host.view;
+    if (epoch < view.epoch) throw staleEpoch(view, this.name, epoch);
+    if (!Number.isInteger(p) || p < 0 || p >= this.spec.numPartitions) {
+      throw new SuperCacheError('SC_ERR_BAD_REQUEST', `table ${this.name} has no partition ${String(p)}`);
+    }
+    const copies = this.replicasOf(p, view);
+    if (copies[0] !== from || !copies.includes(this.#host.nodeId))
+      throw notOwner(view, this.name, this.#host.nodeId);
+    return r;
+  }
+
+  /** `sc.replicate`: records from a primary, applied in sequence order. */
+  async serveReplicate(
+    from: string,
+    epoch: number,
+    batches: readonly unknown[],
+  ): Promise<{ acks: Array<[number, number]>; gaps: Array<[number, number]> }> {
+    const ok: ReplicaBatch[] = [];
+    for (const b of batches) {
+      if (!Array.isArray(b) || b.length !== 3 || typeof b[1] !== 'number' || !Array.isArray(b[2])) {
+        throw new SuperCacheError('SC_ERR_BAD_REQUEST', 'malformed replication batch');
+      }
+      for (const rec of b[2] as unknown[]) {
+        if (!Array.isArray(rec) || typeof rec[0] !== 'number' || !Array.isArray(rec[1])) {
+          throw new SuperCacheError('SC_ERR_BAD_REQUEST', 'malformed replication record');
+        }
+      }
+      await this.#fromPrimary(from, epoch, b[0] as number);
+      ok.push(b as ReplicaBatch);
+    }
+    return (this.replicator as Replicator).applyBatches(ok);
+  }
+
+  /** `sc.replicaSnapshot`: one chunk of a resync from the primary. */
+  async serveReplicaSnapshot(
+    from: string,
+    epoch: number,
+    p: number,
+    seq: number,
+    first: boolean,
+    last: boolean,
+    items: readonly unknown[],
+  ): Promise<boolean> {
+    const r = await this.#fromPrimary(from, epoch, p);
+    for (const it of items) {
+      if (!Array.isArray(it) || it.length !== 3 || !Array.isArray(it[0]) || typeof it[1] !== 'number') {
+        throw new SuperCacheError('SC_ERR_BAD_REQUEST', 'malformed snapshot entry');
+      }
+    }
+    r.applySnapshot(p, seq, first, last, items as ReplicaEntry[]);
+    return true;
+  }
+
+  /**
+   * Runs a read on this node's copy of the partition of `pd` (or index `p`),
+   * primary or backup, and returns it with the sequence the copy applied:
+   * `readMode: 'local'` and `'quorum'` reads.
+   * @throws SuperCacheError `SC_ERR_NOT_OWNER` when this node holds no copy.
+   */
+  readCopy(pd: Term, name: string, args: readonly unknown[], partition?: number): [number, unknown] {
+    this.#checkOpen();
+    const cmd = this.shards.registry.get(name);
+    if (cmd.scope !== 'shard' || cmd.write) {
+      throw new SuperCacheError('SC_ERR_BAD_REQUEST', `${name} is not a single-shard read`);
+    }
+    this.#host.assertServing(this.name);
+    const view = this.#host.view;
+    const p = partition ?? this.shardOf(pd);
+    const r = this.replicator;
+    const self = this.#host.nodeId;
+    const holds =
+      r === undefined
+        ? this.#routingFor(view).primaries?.[p] === self
+        : r.holdsCopy(p) && this.replicasOf(p, view).includes(self);
+    if (!holds) throw notOwner(view, this.name, self);
+    this.#host.counters.served++;
+    return [r?.appliedSeq(p) ?? 0, this.shards.runShard(p, name, args, { version: undefined })];
+  }
+
+  /** Whether this node can answer a `local` read of partition `p` from its own copy. */
+  holdsCopyOf(p: number): boolean {
+    const r = this.replicator;
+    const self = this.#host.nodeId;
+    if (r === undefined) return this.#routingFor(this.#host.view).primaries?.[p] === self;
+    return r.holdsCopy(p) && this.replicasOf(p).includes(self);
   }
 
   /** Opens a server-side cursor over the shards this node owns; see {@link DistributedTable.serveNode} for epochs. */
@@ -616,11 +815,20 @@ export class DistributedTable {
     if (sameHosting(prev, next, this.name)) return false;
     const after = this.#computeRouting(next);
     if (after.hosts.length === 0) return false; // the last host leaves: nothing can receive the data
-    const moving = new Map<number, string>();
+    const moving = new Map<number, readonly string[]>();
     if (this.spec.placement === 'partitions') {
-      const b = before.primaries as readonly string[];
-      const a = after.primaries as readonly string[];
-      for (let p = 0; p < b.length; p++) if (b[p] === self && a[p] !== self) moving.set(p, a[p] as string);
+      // The primary streams a partition to every copy it gains, and to a new
+      // primary even when that one held a backup copy: at the switch every
+      // copy of the next view holds exactly the source's data.
+      const b = before.replicas as readonly (readonly string[])[];
+      const a = after.replicas as readonly (readonly string[])[];
+      for (let p = 0; p < b.length; p++) {
+        const was = b[p] as readonly string[];
+        const now = a[p] as readonly string[];
+        if (was[0] !== self) continue;
+        const targets = now.filter((n, i) => n !== self && (i === 0 || !was.includes(n)));
+        if (targets.length > 0) moving.set(p, targets);
+      }
       if (moving.size === 0) return false;
     }
     let release!: () => void;
@@ -717,10 +925,10 @@ export class DistributedTable {
     };
     const self = this.#host.nodeId;
     if (this.spec.placement === 'partitions') {
-      for (const [p, target] of s.moving) {
+      for (const [p, targets] of s.moving) {
         for (const e of this.shards.table(p).entries()) {
           if (this.#source !== s) return;
-          await push(target, [p, e.obj, e.expiresAt, e.version ?? null]);
+          for (const target of targets) await push(target, [p, e.obj, e.expiresAt, e.version ?? null]);
         }
       }
     } else {
@@ -782,7 +990,8 @@ export class DistributedTable {
         keys++;
         const entries = table.lookupEntries(key);
         if (this.spec.placement === 'partitions') {
-          await push(s.moving.get(i) as string, [i, key, entries.map(wire)]);
+          const list = entries.map(wire);
+          for (const target of s.moving.get(i) ?? []) await push(target, [i, key, list]);
           continue;
         }
         const groups = new Map<string, { o: Owner; list: WireEntry[] }>();
@@ -844,6 +1053,35 @@ export class DistributedTable {
     s.holdTimer.unref?.();
     await this.sendDelta(hid);
     return [...s.targets];
+  }
+
+  /**
+   * `'partitions'`: the partitions this source hands to `target`, with the
+   * replication sequence each reached (sent with `sc.handoffDone`, after the
+   * final delta, while the data is held). The target replaces its copy of
+   * each with what it staged and continues from that sequence.
+   */
+  movedTo(hid: string, target: string): Record<string, number> | undefined {
+    const s = this.#source;
+    if (s === undefined || s.hid !== hid || this.spec.placement !== 'partitions') return undefined;
+    const out: Record<string, number> = {};
+    for (const [p, targets] of s.moving) {
+      if (targets.includes(target)) out[p] = Math.max(0, this.replicator?.appliedSeq(p) ?? 0);
+    }
+    return out;
+  }
+
+  /** Records which partitions a handoff moves to this node, and their sequences (see {@link movedTo}). */
+  stageMoved(hid: string, moved: Record<string, unknown>): void {
+    const m = new Map<number, number>();
+    for (const [k, v] of Object.entries(moved)) {
+      const p = Number(k);
+      if (!Number.isInteger(p) || p < 0 || p >= this.shards.shardCount || typeof v !== 'number' || v < 0) {
+        throw new SuperCacheError('SC_ERR_BAD_REQUEST', `bad moved partition ${k} for table ${this.name}`);
+      }
+      m.set(p, v);
+    }
+    this.#stagedSeqs.set(hid, m);
   }
 
   /** Counts of the current source handoff. */
@@ -943,13 +1181,27 @@ export class DistributedTable {
   /** Drops what was staged for an aborted handoff. */
   discardStaged(hid: string): void {
     this.#staged.delete(hid);
+    this.#stagedSeqs.delete(hid);
   }
 
-  #applyStaged(st: Staged): number {
+  #applyStaged(st: Staged, moved: ReadonlyMap<number, number> | undefined): number {
     const set = this.spec.type === 'set' || this.spec.type === 'ordered_set';
     let n = 0;
+    // A partition moved whole (one source) replaces this node's copy.
+    for (const p of moved?.keys() ?? []) {
+      const t = this.shards.table(p);
+      if (t.size > 0) t.deleteAllObjects();
+    }
     for (const [shard, keys] of st.shards) {
       const t = this.shards.table(shard);
+      if (moved?.has(shard) === true) {
+        for (const sk of keys.values()) {
+          n += sk.entries.length;
+          t.delete(sk.key);
+          for (const [obj, expiresAt, version] of sk.entries) t.insertEntry(obj, meta(expiresAt, version));
+        }
+        continue;
+      }
       for (const sk of keys.values()) {
         n += sk.entries.length;
         if (set) {
@@ -983,10 +1235,14 @@ export class DistributedTable {
   onViewChange(prev: View, next: View): void {
     if (this.#closed) return;
     this.#routing = undefined;
+    const handed = new Map<number, number>();
     for (const [hid, st] of [...this.#staged]) {
       if (next.handoffs.includes(hid)) {
-        const n = this.#applyStaged(st);
+        const moved = this.#stagedSeqs.get(hid);
+        const n = this.#applyStaged(st, moved);
+        for (const [p, seq] of moved ?? []) handed.set(p, seq);
         this.#staged.delete(hid);
+        this.#stagedSeqs.delete(hid);
         this.#host.progress({
           handoff: hid,
           role: 'target',
@@ -998,8 +1254,20 @@ export class DistributedTable {
         });
       } else if (st.epoch <= next.epoch) {
         this.#staged.delete(hid);
+        this.#stagedSeqs.delete(hid);
       }
     }
+    // Partitions moved here with no object staged still replace this node's copy.
+    for (const [hid, moved] of [...this.#stagedSeqs]) {
+      if (!next.handoffs.includes(hid)) continue;
+      for (const [p, seq] of moved) {
+        const t = this.shards.table(p);
+        if (t.size > 0) t.deleteAllObjects();
+        handed.set(p, seq);
+      }
+      this.#stagedSeqs.delete(hid);
+    }
+    this.replicator?.onView(prev, next, this.spec.numPartitions, handed);
     const s = this.#source;
     if (!sameHosting(prev, next, this.name)) this.#dropUnowned(next);
     if (s !== undefined && (next.handoffs.includes(s.hid) || s.next.epoch <= next.epoch)) this.abortSource();
@@ -1014,9 +1282,9 @@ export class DistributedTable {
   #dropUnowned(view: View): void {
     const r = this.#routingFor(view);
     const self = this.#host.nodeId;
-    if (r.primaries !== undefined) {
-      for (let p = 0; p < r.primaries.length; p++) {
-        if (r.primaries[p] !== self) {
+    if (r.replicas !== undefined) {
+      for (let p = 0; p < r.replicas.length; p++) {
+        if (!(r.replicas[p] as readonly string[]).includes(self)) {
           const t = this.shards.table(p);
           if (t.size > 0) t.deleteAllObjects();
         }
@@ -1066,6 +1334,8 @@ export class DistributedTable {
   reset(): void {
     this.abortSource();
     this.#staged.clear();
+    this.#stagedSeqs.clear();
+    this.replicator?.reset();
     this.#routing = undefined;
     for (const t of this.shards.tables) if (t.size > 0) t.deleteAllObjects();
   }
@@ -1076,6 +1346,8 @@ export class DistributedTable {
     this.#closed = true;
     this.abortSource();
     this.#staged.clear();
+    this.#stagedSeqs.clear();
+    this.replicator?.close();
     this.shards.close();
   }
 }

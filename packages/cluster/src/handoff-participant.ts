@@ -8,7 +8,7 @@
 
 import { SuperCacheError } from '@supercache/storage';
 import type { ChunkItem, DeltaItem, DistributedTable } from './distributed-table.js';
-import { type Body, int, list, str } from './fields.js';
+import { type Body, int, isRecord, list, str } from './fields.js';
 import type { NodeContext } from './node-context.js';
 import { assertView } from './view.js';
 
@@ -88,7 +88,15 @@ export class HandoffParticipant {
     const targets = new Set<string>();
     for (const t of moving) for (const target of await t.holdAndFinish(h)) targets.add(target);
     await Promise.all(
-      [...targets].map((target) => ctx.callNode(target, 'sc.handoffDone', { h, from: ctx.nodeId })),
+      [...targets].map((target) => {
+        // Which partitions each table hands this target whole, with their replication sequence.
+        const moved: Record<string, Record<string, number>> = {};
+        for (const t of moving) {
+          const m = t.movedTo(h, target);
+          if (m !== undefined && Object.keys(m).length > 0) moved[t.name] = m;
+        }
+        return ctx.callNode(target, 'sc.handoffDone', { h, from: ctx.nodeId, moved });
+      }),
     );
     const { entries, bytes } = sourceTotals(moving);
     ctx.progress({ handoff: h, role: 'source', phase: 'switch', entries, bytes, durationMs: 0 });
@@ -148,6 +156,16 @@ export class HandoffParticipant {
   done(body: Body, from: string): boolean {
     const ctx = this.#ctx;
     const h = str(body, 'h');
+    if (body.moved !== undefined) {
+      if (!isRecord(body.moved)) throw new SuperCacheError('SC_ERR_BAD_REQUEST', 'field moved must be a map');
+      for (const [name, m] of Object.entries(body.moved)) {
+        const t = ctx.tables.get(name);
+        if (t === undefined || !isRecord(m)) {
+          throw new SuperCacheError('SC_ERR_BAD_REQUEST', `bad moved partitions for table ${name}`);
+        }
+        t.stageMoved(h, m);
+      }
+    }
     let entries = 0;
     let bytes = 0;
     for (const t of ctx.tables.values()) {

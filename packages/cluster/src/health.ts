@@ -38,6 +38,20 @@ export interface ClusterCounters {
   heartbeatFailures: number;
   /** Requests refused because this node's serving lease had lapsed (no quorum heard from recently). */
   leaseRefusals: number;
+  /** Replication records this node appended as a primary. */
+  replicationRecords: number;
+  /** Replication calls to a backup that failed (retried later). */
+  replicationFailures: number;
+  /** `sync`/`strong` writes whose majority acknowledgement timed out (outcome unknown). */
+  replicationTimeouts: number;
+  /** Backups resynced from a snapshot (a gap, a new copy, or a digest mismatch). */
+  replicaResyncs: number;
+  /** Entries sent in resync snapshots. */
+  replicaSnapshotEntries: number;
+  /** Copies a quorum read found behind the newest one. */
+  readRepairs: number;
+  /** Partitions whose copies differed at a digest check (anti-entropy repairs). */
+  antiEntropyRepairs: number;
   /** Errors a background task caught and could not report to a caller (also logged under NODE_DEBUG=supercache). */
   swallowedErrors: number;
 }
@@ -61,6 +75,13 @@ export function newCounters(): ClusterCounters {
     heartbeats: 0,
     heartbeatFailures: 0,
     leaseRefusals: 0,
+    replicationRecords: 0,
+    replicationFailures: 0,
+    replicationTimeouts: 0,
+    replicaResyncs: 0,
+    replicaSnapshotEntries: 0,
+    antiEntropyRepairs: 0,
+    readRepairs: 0,
     swallowedErrors: 0,
   };
 }

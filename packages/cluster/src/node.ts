@@ -252,6 +252,11 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
     return this.#tables.get(name);
   }
 
+  /** @internal See {@link TableHost.swallowed}. */
+  swallowed(where: string, error: unknown): void {
+    this.#swallowed(where, error);
+  }
+
   #swallowed(where: string, error: unknown): void {
     this.counters.swallowedErrors++;
     log('node %s: %s failed: %s', this.nodeId, where, error instanceof Error ? error.message : String(error));
@@ -520,6 +525,14 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
       });
     }
     if (s.healthIntervalMs > 0) every(s.healthIntervalMs, () => this.health());
+    if (this.config.replicationFactor > 1) {
+      // Primaries ask their backups where they stand: a backup that missed
+      // records (or came back empty) is caught up even when nothing is written.
+      every(Math.max(100, s.heartbeatMs * 2), () => {
+        if (this.#status !== 'running' || !this.#lease.holds(this.#view)) return;
+        for (const t of this.#tables.values()) t.replicator?.probe();
+      });
+    }
   }
 
   /**

@@ -72,7 +72,16 @@ function register(on: PeerHandlers, transport: Transport, ctx: NodeContext, part
   // Membership and views
   add('sc.ping', (b, from) => heartbeat.answer(b, from));
   add('sc.view', () => ctx.view);
-  add('sc.viewPropose', (b) => ({ ok: coordinator.promise(assertView(b.view)), e: ctx.view.epoch }));
+  add('sc.viewPropose', (b) => {
+    const ok = coordinator.promise(assertView(b.view));
+    // With the promise, what this node holds of each replicated table: the
+    // leader promotes the copy that applied the most.
+    const seqs: Record<string, Record<string, number>> = {};
+    if (ok)
+      for (const t of ctx.tables.values())
+        if (t.replicator !== undefined) seqs[t.name] = t.replicator.copySeqs();
+    return { ok, e: ctx.view.epoch, seqs };
+  });
   add('sc.viewCommit', (b) => {
     ctx.adoptView(assertView(b.view));
     return { e: ctx.view.epoch };
@@ -114,6 +123,31 @@ function register(on: PeerHandlers, transport: Transport, ctx: NodeContext, part
     handoff.tableOf(b).cursorClose(int(b, 'id'));
     return true;
   });
+  // Replication
+  add('sc.replicate', (b, from) => handoff.tableOf(b).serveReplicate(from, int(b, 'e'), list(b, 'b')));
+  add('sc.replicaSnapshot', (b, from) =>
+    handoff
+      .tableOf(b)
+      .serveReplicaSnapshot(
+        from,
+        int(b, 'e'),
+        int(b, 'p'),
+        int(b, 's'),
+        b.first === true,
+        b.last === true,
+        list(b, 'items'),
+      ),
+  );
+  add('sc.readCopy', (b) =>
+    handoff
+      .tableOf(b)
+      .readCopy(
+        (b.pd ?? null) as Term,
+        str(b, 'c'),
+        list(b, 'a'),
+        b.p === undefined ? undefined : int(b, 'p'),
+      ),
+  );
   // Handoff
   add('sc.handoffPrepare', (b) => handoff.prepare(b));
   add('sc.handoffSwitch', (b) => handoff.switch(b));

@@ -151,16 +151,20 @@ export class MemoryNetwork {
   }
 
   /**
-   * Creates the transport of node `nodeId` on this network.
-   * @throws SuperCacheError `SC_ERR_NAME_TAKEN` when the id is in use.
+   * Creates the transport of node `nodeId` on this network. The id of a
+   * stopped transport may be taken again (a node restarted with the same
+   * id, as a process that exited frees its address); the new node is alive.
+   * @throws SuperCacheError `SC_ERR_NAME_TAKEN` when a running transport has the id.
    */
   createTransport(nodeId: string, options: MemoryTransportOptions = {}): MemoryTransport {
     if (typeof nodeId !== 'string' || nodeId.length === 0) {
       throw new SuperCacheError('SC_ERR_BAD_ARG', 'nodeId must be a non-empty string');
     }
-    if (this.#nodes.has(nodeId)) {
+    const existing = this.#nodes.get(nodeId);
+    if (existing !== undefined && !(existing.wasStopped && !existing.isRunning)) {
       throw new SuperCacheError('SC_ERR_NAME_TAKEN', `node ${nodeId} already exists on this network`);
     }
+    this.#killed.delete(nodeId);
     const transport = new MemoryTransport(this, nodeId, options);
     this.#nodes.set(nodeId, transport);
     return transport;
@@ -355,6 +359,7 @@ export class MemoryTransport implements Transport, PeerEndpoint {
   readonly #engine: CallEngine;
   readonly #sender: Uint8Array;
   #running = false;
+  #wasStopped = false;
 
   /** @internal Use {@link MemoryNetwork.createTransport}. */
   constructor(network: MemoryNetwork, nodeId: string, options: MemoryTransportOptions) {
@@ -371,6 +376,11 @@ export class MemoryTransport implements Transport, PeerEndpoint {
       },
       (peer, flight) => this.#sendFlight(peer, flight),
     );
+  }
+
+  /** True once this transport was stopped (its id may then be taken by a new one). */
+  get wasStopped(): boolean {
+    return this.#wasStopped;
   }
 
   /** True between `start()` and `stop()`. */
@@ -409,6 +419,7 @@ export class MemoryTransport implements Transport, PeerEndpoint {
   async stop(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
+    this.#wasStopped = true;
     this.#engine.running = false;
     this.#engine.rejectAll(new SuperCacheError('SC_ERR_STOPPED', `transport of ${this.nodeId} stopped`));
     this.#network.nodeStopped(this.nodeId);

@@ -116,21 +116,76 @@ export class ViewCoordinator {
     // split cannot both commit: a quorum of the current members must promise
     // this view before anyone adopts it.
     const prev = ctx.view;
-    const next = normalizeView({ ...without(prev, dead), epoch: prev.epoch + 1, handoffs: prev.handoffs });
-    if (!this.promise(next)) return prev;
-    const others = next.members.filter((m) => m !== ctx.nodeId);
+    const draft = normalizeView({ ...without(prev, dead), epoch: prev.epoch + 1, handoffs: prev.handoffs });
+    if (!this.promise(draft)) return prev;
+    const others = draft.members.filter((m) => m !== ctx.nodeId);
     const answers = await Promise.allSettled(
-      others.map((m) => ctx.callNode(m, 'sc.viewPropose', { view: next }) as Promise<Body>),
+      others.map((m) => ctx.callNode(m, 'sc.viewPropose', { view: draft }) as Promise<Body>),
     );
     const promised = [ctx.nodeId];
+    const seqs = new Map<string, Record<string, unknown>>();
+    seqs.set(ctx.nodeId, this.#ownSeqs());
     answers.forEach((a, i) => {
-      if (a.status === 'fulfilled' && isRecord(a.value) && a.value.ok === true)
+      if (a.status === 'fulfilled' && isRecord(a.value) && a.value.ok === true) {
         promised.push(others[i] as string);
+        if (isRecord(a.value.seqs)) seqs.set(others[i] as string, a.value.seqs);
+      }
     });
     if (!isQuorum(prev.members, promised) || ctx.view !== prev) return ctx.view;
+    const next = this.#promote(prev, draft, dead, seqs);
+    if (next !== draft && !this.promise(next)) return ctx.view;
     ctx.counters.viewChanges++;
     await this.#commit(prev, next, dead);
     return next;
+  }
+
+  #ownSeqs(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const t of this.#ctx.tables.values())
+      if (t.replicator !== undefined) out[t.name] = t.replicator.copySeqs();
+    return out;
+  }
+
+  /**
+   * For every replicated partition whose primary died, promotes the
+   * surviving copy that applied the highest sequence (ties go to the
+   * ranking), recorded in `next.promoted`. Survivors of the old replica set
+   * are all in the new one: removing hosts only moves the others up.
+   */
+  #promote(
+    prev: View,
+    draft: View,
+    dead: readonly string[],
+    seqs: ReadonlyMap<string, Record<string, unknown>>,
+  ): View {
+    const promoted: Record<string, Record<string, string>> = {};
+    for (const [name, cur] of Object.entries(draft.promoted ?? {})) promoted[name] = { ...cur };
+    let changed = false;
+    for (const t of this.#ctx.tables.values()) {
+      if (t.replicator === undefined) continue;
+      const n = t.spec.numPartitions;
+      for (let p = 0; p < n; p++) {
+        const before = t.replicasOf(p, prev);
+        if (before.length === 0 || !dead.includes(before[0] as string)) continue;
+        const after = t.replicasOf(p, draft);
+        let best: string | undefined;
+        let bestSeq = -1;
+        for (const m of after) {
+          if (!before.includes(m)) continue;
+          const s = (seqs.get(m)?.[t.name] as Record<string, unknown> | undefined)?.[p];
+          if (typeof s === 'number' && s > bestSeq) {
+            best = m;
+            bestSeq = s;
+          }
+        }
+        if (best === undefined || best === after[0]) continue;
+        const per = promoted[t.name] ?? {};
+        per[p] = best;
+        promoted[t.name] = per;
+        changed = true;
+      }
+    }
+    return changed ? normalizeView({ ...draft, promoted }) : draft;
   }
 
   // ---------------------------------------------------------------------------

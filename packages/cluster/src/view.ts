@@ -55,6 +55,14 @@ export interface View {
    * the data it staged for one of them.
    */
   readonly handoffs: readonly string[];
+  /**
+   * Primaries chosen by the leader instead of the rendezvous ranking, per
+   * table and partition index: after a primary dies, the leader promotes the
+   * surviving copy that applied the most (highest sequence). A promoted node
+   * stays primary while it is among the partition's `replicationFactor`
+   * top-ranked hosts. Absent when nothing was promoted.
+   */
+  readonly promoted?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 /** How many committed handoff ids a view remembers. */
@@ -166,6 +174,14 @@ export function assertView(v: unknown): View {
   }
   if (!isRecord(v.addresses) || !isRecord(v.shards) || !isRecord(v.tables)) throw bad('bad maps');
   if (!Array.isArray(v.handoffs)) throw bad('bad handoffs');
+  if (v.promoted !== undefined) {
+    if (!isRecord(v.promoted)) throw bad('bad promotions');
+    for (const per of Object.values(v.promoted)) {
+      if (!isRecord(per) || !Object.values(per).every((n) => typeof n === 'string' && n.length > 0)) {
+        throw bad('bad promotions');
+      }
+    }
+  }
   for (const s of Object.values(v.shards)) {
     if (
       !isRecord(s) ||
@@ -196,7 +212,7 @@ export function normalizeView(view: View): View {
     for (const [n, c] of Object.entries(per)) if (set.has(n)) kept[n] = c;
     if (Object.keys(kept).length > 0) shards[t] = kept;
   }
-  return {
+  const out: View = {
     cluster: view.cluster,
     epoch: view.epoch,
     members,
@@ -205,10 +221,18 @@ export function normalizeView(view: View): View {
     tables: { ...view.tables },
     handoffs: view.handoffs.slice(-MAX_HANDOFF_HISTORY),
   };
+  const promoted: Record<string, Record<string, string>> = {};
+  for (const [t, per] of Object.entries(view.promoted ?? {})) {
+    const kept: Record<string, string> = {};
+    for (const [p, n] of Object.entries(per)) if (set.has(n) && shards[t]?.[n] !== undefined) kept[p] = n;
+    if (Object.keys(kept).length > 0) promoted[t] = kept;
+  }
+  return Object.keys(promoted).length === 0 ? out : { ...out, promoted };
 }
 
-/** True when two views place `table` on the same shards. */
+/** True when two views place `table` on the same shards with the same promotions. */
 export function sameHosting(a: View, b: View, table: string): boolean {
+  if (!samePromotions(a, b, table)) return false;
   const sa = a.shards[table] ?? {};
   const sb = b.shards[table] ?? {};
   const ha = hostsOf(a, table);
@@ -219,4 +243,12 @@ export function sameHosting(a: View, b: View, table: string): boolean {
     if (n !== hb[i] || sa[n] !== sb[n]) return false;
   }
   return true;
+}
+
+function samePromotions(a: View, b: View, table: string): boolean {
+  const pa = a.promoted?.[table] ?? {};
+  const pb = b.promoted?.[table] ?? {};
+  const ka = Object.keys(pa);
+  if (ka.length !== Object.keys(pb).length) return false;
+  return ka.every((k) => pa[k] === pb[k]);
 }

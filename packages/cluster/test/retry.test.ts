@@ -26,6 +26,7 @@ describe('retrying', () => {
       },
       (last) => new Error(`gave up after ${(last as Error).message}`),
     ).catch((e: unknown) => e as Error);
+    if (!(err instanceof Error)) throw new Error('expected an error');
     expect(calls).toBe(3);
     expect(err.message).toBe('gave up after e2');
   });

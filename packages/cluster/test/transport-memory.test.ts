@@ -46,6 +46,23 @@ describe('MemoryNetwork', () => {
     await Promise.all(open.splice(0).map((t) => t.stop()));
   });
 
+  it('lets a restarted node take the id of a stopped transport, alive again', async () => {
+    const network = new MemoryNetwork();
+    const a = network.createTransport('a');
+    const b = network.createTransport('b');
+    open.push(b);
+    b.handle('echo', (body) => body);
+    await a.start();
+    await b.start();
+    network.kill('a');
+    await a.stop();
+    const again = network.createTransport('a');
+    open.push(again);
+    await again.start();
+    expect(await again.call('b', 'echo', { x: 1 })).toEqual({ x: 1 });
+    expect(network.isKilled('a')).toBe(false);
+  });
+
   it('refuses a second transport with the same node id', () => {
     const network = new MemoryNetwork();
     network.createTransport('a');

@@ -81,15 +81,6 @@ export function clusterProvider(options: ClusterProviderOptions): ClusterProvide
     throw new SuperCacheError('SC_ERR_BAD_CONFIG', 'clusterProvider needs a `node` or a `transport`');
   }
   return (config: ClusterProviderConfig): ClusterProvider => {
-    if (config.replicationFactor > 1) {
-      // Refuse rather than keep one copy while the caller believes it has more.
-      throw new SuperCacheError(
-        'SC_ERR_BAD_CONFIG',
-        `invalid option replicationFactor: expected 1 (replica sets are not built yet, so every partition ` +
-          `has one copy: a graceful leave hands it over, a crash loses it), got ${config.replicationFactor}`,
-        { details: { field: 'replicationFactor', value: config.replicationFactor } },
-      );
-    }
     let node: ClusterNode;
     const owned = shared === undefined;
     if (shared !== undefined) {

@@ -119,7 +119,7 @@ describe('SuperCache in distributed mode (memory transport)', () => {
     expect(String((err as Error).message)).toMatch(/16/);
   });
 
-  it('defaults to one copy per partition and refuses a replication factor it cannot keep', async () => {
+  it('defaults to one copy per partition and keeps replicationFactor copies when asked (the seed cases)', async () => {
     const net = new MemoryNetwork({ seed: 11 });
     const one = new SuperCache({
       cluster: 'distributed',
@@ -128,18 +128,27 @@ describe('SuperCache in distributed mode (memory transport)', () => {
       clusterProvider: clusterProvider({ transport: net.createTransport('solo'), ...FAST }),
     });
     expect(one.config.replicationFactor).toBe(1);
-    const two = new SuperCache({
-      cluster: 'distributed',
-      nodeId: 'x',
-      numPartition: 4,
+    const { net: net2, caches } = await superCluster(['a', 'b', 'c'], {
       replicationFactor: 2,
-      clusterProvider: clusterProvider({ transport: net.createTransport('x'), ...FAST }),
+      replicationMode: 'sync',
     });
-    await expect(two.start()).rejects.toMatchObject({
-      code: 'SC_ERR_BAD_CONFIG',
-      details: { field: 'replicationFactor', value: 2 },
-    });
-    expect(two.started).toBe(false);
+    const a = caches[0] as SuperCache;
+    await a.put(['k1', 'v1']);
+    // On its primary and its replica within 2 s: two of the three nodes hold it locally.
+    const holders = async () => caches.filter((x) => x.local.get(['k1']).length === 1).length;
+    const deadline = Date.now() + 2000;
+    while ((await holders()) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(await holders()).toBe(2);
+    // A node stops hard: the survivors still return the record, and keep taking writes.
+    const vi = [1, 2].find((i) => (caches[i] as SuperCache).local.get(['k1']).length === 1) ?? 1;
+    const victim = caches[vi] as SuperCache;
+    net2.kill(['a', 'b', 'c'][vi] as string);
+    await victim.stop().catch(() => {});
+    started.caches = started.caches.filter((x) => x !== victim);
+    const alive = caches.filter((x) => x !== victim);
+    for (const x of alive) expect(await x.get(['k1'])).toEqual([['k1', 'v1']]);
+    await (alive[0] as SuperCache).put(['k2', 'v2']);
+    for (const x of alive) expect(await x.get(['k2'])).toEqual([['k2', 'v2']]);
   });
 
   it('hands data off when a node stops gracefully', async () => {

@@ -12,7 +12,17 @@ import type { CursorKind, CursorPage, ShardSet } from './shard-set.js';
 export interface RouteOptions {
   /** Aborts the operation (`SC_ERR_ABORTED`). */
   signal?: AbortSignal;
+  /**
+   * Where a read is served (cluster backends; one process has one copy):
+   * `'primary'` (default) the partition's primary; `'local'` this node's
+   * copy when it holds one, else the primary; `'quorum'` a majority of the
+   * copies, answering with the newest.
+   */
+  readMode?: ReadMode;
 }
+
+/** See {@link RouteOptions.readMode}. */
+export type ReadMode = 'local' | 'primary' | 'quorum';
 
 /** A cursor spanning every node of a backend; pages arrive in order. */
 export interface BackendCursor {

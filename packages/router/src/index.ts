@@ -10,7 +10,14 @@
  * written once over any backend, with fan-out, ordered merges and cursors.
  */
 
-export type { Backend, BackendCursor, LocalAccess, LocalBackendOptions, RouteOptions } from './backend.js';
+export type {
+  Backend,
+  BackendCursor,
+  LocalAccess,
+  LocalBackendOptions,
+  ReadMode,
+  RouteOptions,
+} from './backend.js';
 export { abortError, LocalBackend, throwIfAborted } from './backend.js';
 export { fanoutValues, needsOrdered } from './builtin.js';
 export type { Command, CommandContext, NodeCommand, ShardCommand } from './commands.js';
