@@ -5,6 +5,7 @@
  */
 
 import { SuperCacheError, type TableType, type Term } from '@supercache/storage';
+import type { ReadMode } from './call-options.js';
 import type { CommandContext } from './commands.js';
 import type { CursorKind, CursorPage, ShardSet } from './shard-set.js';
 
@@ -12,6 +13,20 @@ import type { CursorKind, CursorPage, ShardSet } from './shard-set.js';
 export interface RouteOptions {
   /** Aborts the operation (`SC_ERR_ABORTED`). */
   signal?: AbortSignal;
+}
+
+/**
+ * What a backend receives with every command: the routing options, and for
+ * a read the copy that should answer it. The facades validate these before
+ * they call (see `checkCallOptions`); a backend only reads them.
+ */
+export interface ExecOptions extends RouteOptions {
+  /**
+   * Which copy answers a read (see {@link ReadMode}). A cluster backend may
+   * act on it; {@link LocalBackend} holds the one copy, so it ignores it.
+   * Writes never carry it. @defaultValue 'local'
+   */
+  readMode?: ReadMode;
 }
 
 /** A cursor spanning every node of a backend; pages arrive in order. */
@@ -29,11 +44,11 @@ export interface Backend {
   /** Key position of every tuple. */
   readonly keyPos: number;
   /** Runs a shard command on the shard owning `partitionData`. */
-  exec(partitionData: Term, name: string, args: readonly unknown[], options?: RouteOptions): Promise<unknown>;
+  exec(partitionData: Term, name: string, args: readonly unknown[], options?: ExecOptions): Promise<unknown>;
   /** Runs a node command on every node and merges the results. */
-  broadcast(name: string, args: readonly unknown[], options?: RouteOptions): Promise<unknown>;
-  /** Opens a cursor over every node. */
-  openCursor(kind: CursorKind, arg: unknown, options?: RouteOptions): Promise<BackendCursor>;
+  broadcast(name: string, args: readonly unknown[], options?: ExecOptions): Promise<unknown>;
+  /** Opens a cursor over every node (`options.readMode` as for `exec`). */
+  openCursor(kind: CursorKind, arg: unknown, options?: ExecOptions): Promise<BackendCursor>;
   /**
    * This node's own shards, for synchronous hot-path reads (`cache.local`),
    * with the function that picks the shard for some partition data.
@@ -72,7 +87,10 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 
 const LOCAL_CTX: CommandContext = { version: undefined };
 
-/** Runs every command in this process. */
+/**
+ * Runs every command in this process, on the one copy there is: every
+ * `readMode` reads it, so the option is accepted and ignored.
+ */
 export class LocalBackend implements Backend {
   readonly type: TableType;
   readonly keyPos: number;
@@ -101,12 +119,7 @@ export class LocalBackend implements Backend {
     }
   }
 
-  exec(
-    partitionData: Term,
-    name: string,
-    args: readonly unknown[],
-    options?: RouteOptions,
-  ): Promise<unknown> {
+  exec(partitionData: Term, name: string, args: readonly unknown[], options?: ExecOptions): Promise<unknown> {
     return this.#now(options, () =>
       this.#shards.runShard(this.#shardOf(partitionData), name, args, LOCAL_CTX),
     );
@@ -117,12 +130,12 @@ export class LocalBackend implements Backend {
     partition: number,
     name: string,
     args: readonly unknown[],
-    options?: RouteOptions,
+    options?: ExecOptions,
   ): Promise<unknown> {
     return this.#now(options, () => this.#shards.runShard(partition, name, args, LOCAL_CTX));
   }
 
-  broadcast(name: string, args: readonly unknown[], options?: RouteOptions): Promise<unknown> {
+  broadcast(name: string, args: readonly unknown[], options?: ExecOptions): Promise<unknown> {
     return this.#now(options, () => this.#shards.runNode(name, args, LOCAL_CTX));
   }
 
@@ -131,12 +144,12 @@ export class LocalBackend implements Backend {
     partitions: readonly number[],
     name: string,
     args: readonly unknown[],
-    options?: RouteOptions,
+    options?: ExecOptions,
   ): Promise<unknown> {
     return this.#now(options, () => this.#shards.runNode(name, args, LOCAL_CTX, partitions));
   }
 
-  async openCursor(kind: CursorKind, arg: unknown, options?: RouteOptions): Promise<BackendCursor> {
+  async openCursor(kind: CursorKind, arg: unknown, options?: ExecOptions): Promise<BackendCursor> {
     throwIfAborted(options?.signal);
     const shards = this.#shards;
     const id = shards.openCursor(kind, arg);
