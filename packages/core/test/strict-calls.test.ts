@@ -156,8 +156,8 @@ describe('SuperCache per-call options', () => {
     const cache = await startCache();
     const signal = new AbortController().signal;
     await cache.put(['k', 1], { ttl: 0, signal });
-    await cache.put(['j', 1], { ttl: undefined });
-    expect(await cache.getByMatch(['k', $(1)], { partition: undefined })).toEqual([[1]]);
+    await cache.put(['j', 1], { ttl: undefined } as never);
+    expect(await cache.getByMatch(['k', $(1)], { partition: undefined } as never)).toEqual([[1]]);
     expect(await cache.deleteByMatch(['j', _], { partition: 'j' })).toBe(1);
   });
 
