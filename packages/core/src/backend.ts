@@ -16,6 +16,8 @@ import {
   type CursorKind,
   type CursorPage,
   checkCallOptions,
+  copyArgs,
+  copyData,
   type ExecOptions,
   type LocalAccess,
   type NodeArgs,
@@ -28,7 +30,6 @@ import {
   WRITE_SHAPE,
 } from '@supercache/router';
 import { SuperCacheError, type TableType, type Term } from '@supercache/storage';
-import { copyArgs, copyData } from './copy.js';
 
 /**
  * A backend that can also address partitions by index and run fan-out
@@ -90,16 +91,21 @@ export interface GateOptions {
    * check their own options leave it off. @defaultValue false
    */
   readonly checkOptions?: boolean;
+  /**
+   * Copy the data crossing the gate (arguments in, results and cursor pages
+   * out). For a backend that does not copy itself: a cluster backend serves
+   * keys this node owns from its own tables. A `LocalBackend` created with
+   * `copy: true` copies in the same step, without the extra promise this
+   * costs. @defaultValue false
+   */
+  readonly copy?: boolean;
 }
 
 /**
  * The facades' door to a backend. Once closed, every call fails with
  * `SC_ERR_NOT_STARTED`: a structure handle (a `KeyValue`, a `Queue`) taken
  * before `stop()` refuses work afterwards instead of touching closed
- * tables. And the data crossing it is copied — the arguments going in, the
- * results and cursor pages coming out — so a caller never shares an array
- * with a table: mutating a result, or a tuple after `put`, changes nothing
- * stored, in one process exactly as in a cluster (where the wire copies).
+ * tables. With `copy`, the data crossing it is copied (see {@link GateOptions}).
  */
 export class GatedBackend implements ScopedBackend {
   readonly type: TableType;
@@ -108,12 +114,14 @@ export class GatedBackend implements ScopedBackend {
   readonly #inner: ScopedBackend;
   readonly #what: string;
   readonly #checkOptions: boolean;
+  readonly #copy: boolean;
   #open = true;
 
   constructor(inner: ScopedBackend, what: string, options: GateOptions = {}) {
     this.#inner = inner;
     this.#what = what;
     this.#checkOptions = options.checkOptions === true;
+    this.#copy = options.copy === true;
     this.type = inner.type;
     this.keyPos = inner.keyPos;
     this.local = inner.local;
@@ -151,19 +159,23 @@ export class GatedBackend implements ScopedBackend {
 
   exec(partitionData: Term, name: string, args: readonly unknown[], options?: ExecOptions): Promise<unknown> {
     if (!this.#open) return this.#closed(name);
-    return (
-      this.#refuse(name, options) ??
-      this.#inner.exec(partitionData, name, copyArgs(args), options).then(copyData)
-    );
+    const refused = this.#refuse(name, options);
+    if (refused !== undefined) return refused;
+    if (!this.#copy) return this.#inner.exec(partitionData, name, args, options);
+    return this.#inner.exec(partitionData, name, copyArgs(args), options).then(copyData);
   }
 
   broadcast(name: string, args: readonly unknown[], options?: ExecOptions): Promise<unknown> {
     if (!this.#open) return this.#closed(name);
-    return this.#refuse(name, options) ?? this.#inner.broadcast(name, copyArgs(args), options).then(copyData);
+    const refused = this.#refuse(name, options);
+    if (refused !== undefined) return refused;
+    if (!this.#copy) return this.#inner.broadcast(name, args, options);
+    return this.#inner.broadcast(name, copyArgs(args), options).then(copyData);
   }
 
   async openCursor(kind: CursorKind, arg: unknown, options?: ExecOptions): Promise<BackendCursor> {
     if (!this.#open) return this.#closed(kind);
+    if (!this.#copy) return this.#inner.openCursor(kind, arg, options);
     const inner = await this.#inner.openCursor(kind, copyData(arg), options);
     return {
       next: async (limit, o): Promise<CursorPage> => {
@@ -181,10 +193,10 @@ export class GatedBackend implements ScopedBackend {
     options?: ExecOptions,
   ): Promise<unknown> {
     if (!this.#open) return this.#closed(name);
-    return (
-      this.#refuse(name, options) ??
-      this.#inner.execPartition(partition, name, copyArgs(args), options).then(copyData)
-    );
+    const refused = this.#refuse(name, options);
+    if (refused !== undefined) return refused;
+    if (!this.#copy) return this.#inner.execPartition(partition, name, args, options);
+    return this.#inner.execPartition(partition, name, copyArgs(args), options).then(copyData);
   }
 
   broadcastPartitions(
@@ -194,10 +206,10 @@ export class GatedBackend implements ScopedBackend {
     options?: ExecOptions,
   ): Promise<unknown> {
     if (!this.#open) return this.#closed(name);
-    return (
-      this.#refuse(name, options) ??
-      this.#inner.broadcastPartitions(partitions, name, copyArgs(args), options).then(copyData)
-    );
+    const refused = this.#refuse(name, options);
+    if (refused !== undefined) return refused;
+    if (!this.#copy) return this.#inner.broadcastPartitions(partitions, name, args, options);
+    return this.#inner.broadcastPartitions(partitions, name, copyArgs(args), options).then(copyData);
   }
 }
 

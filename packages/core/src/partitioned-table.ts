@@ -454,10 +454,14 @@ export class PartitionedTable {
           hash: o.hash,
         });
       } else {
-        backend = new LocalBackend({ shards: shardSet, shardOf });
+        backend = new LocalBackend({ shards: shardSet, shardOf, copy: true });
       }
       const table = new PartitionedTable(o, nodeId, router.shards);
-      const gate = new GatedBackend(backend, `PartitionedTable ${show(o.name)}`);
+      // Results and stored objects are never the caller's arrays: a local
+      // backend copies with the command, the gate over a cluster backend.
+      const gate = new GatedBackend(backend, `PartitionedTable ${show(o.name)}`, {
+        copy: provider !== undefined,
+      });
       table.#gate = gate;
       table.#shardSet = shardSet;
       table.#provider = provider;

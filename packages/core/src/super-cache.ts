@@ -396,7 +396,8 @@ export class SuperCache {
           );
         }
       } else {
-        for (const shards of shardSets) backends.push(new LocalBackend({ shards, shardOf }));
+        // Copies made with the command: results and stored tuples are never the caller's arrays.
+        for (const shards of shardSets) backends.push(new LocalBackend({ shards, shardOf, copy: true }));
       }
     } catch (e) {
       for (const s of shardSets) s.close();
@@ -410,10 +411,13 @@ export class SuperCache {
   #build(tables: Tables): Runtime {
     const c = this.#config;
     const [bMain, bKv, bSys] = tables.backends as [ScopedBackend, ScopedBackend, ScopedBackend];
-    // The facade checks its own options; the structures hand theirs to the kv and sys backends.
-    const gMain = new GatedBackend(bMain, WHAT);
-    const gKv = new GatedBackend(bKv, WHAT, { checkOptions: true });
-    const gSys = new GatedBackend(bSys, WHAT, { checkOptions: true });
+    // The facade checks its own options; the structures hand theirs to the kv
+    // and sys backends. A cluster backend serves this node's keys from its own
+    // tables, so its gates copy (a local backend already does).
+    const copy = tables.provider !== undefined;
+    const gMain = new GatedBackend(bMain, WHAT, { copy });
+    const gKv = new GatedBackend(bKv, WHAT, { checkOptions: true, copy });
+    const gSys = new GatedBackend(bSys, WHAT, { checkOptions: true, copy });
     const main = new TableRouter(gMain, { partitionPos: c.partitionPos });
     const lazy = c.lazyPut;
     const buffer = new WriteBuffer<Tuple>({

@@ -63,6 +63,7 @@ export type {
 export { fanoutItems, NODE_COMMAND_NAMES, SHARD_COMMAND_NAMES, typedBackend } from './command-map.js';
 export type { Command, CommandContext, NodeCommand, ShardCommand } from './commands.js';
 export { CommandRegistry, concatMerge, mergeKeyed, sumMerge, writeObjects } from './commands.js';
+export { copyArgs, copyData } from './copy.js';
 export type { MutableTableStats } from './helpers.js';
 export { addStats, emptyStats, isRecord, sleep, sumStats } from './helpers.js';
 export type { CursorKind, CursorPage, ShardSetOptions } from './shard-set.js';
