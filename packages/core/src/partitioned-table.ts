@@ -77,7 +77,7 @@ export interface PartitionedTableCallbacks {
 
 /** Options of {@link PartitionedTable.start}. */
 export interface PartitionedTableOptions {
-  /** Table name, unique in the process while started. */
+  /** Table name, unique per node (`nodeId`) while started. */
   name: string;
   /** Table type of every partition. @defaultValue 'set' */
   type?: TableType;
@@ -92,7 +92,9 @@ export interface PartitionedTableOptions {
   callbacks?: PartitionedTableCallbacks;
   /**
    * True to join a cluster (needs `clusterProvider`); false keeps the table
-   * on this node only. @defaultValue false
+   * on this node only. The seed defaults to `true`; here a cluster needs a
+   * `clusterProvider`, which a default cannot supply, so the default is
+   * `false` (see the usage guide). @defaultValue false
    */
   distributed?: boolean;
   /** Distributed mode's hook, from `@supercache/cluster`. */
@@ -397,7 +399,7 @@ export class PartitionedTable {
    *
    * @throws SuperCacheError `SC_ERR_BAD_CONFIG` naming an invalid option
    *   (including `distributed: true` without a `clusterProvider`);
-   *   `SC_ERR_NAME_TAKEN` when a table of that name is started.
+   *   `SC_ERR_NAME_TAKEN` when a table of that name is started on this node.
    */
   static async start(options: PartitionedTableOptions): Promise<PartitionedTable> {
     const o = resolveTableOptions(options);
@@ -635,7 +637,7 @@ export class PartitionedTable {
 
   // ---- reads -------------------------------------------------------------
 
-  /** The objects at `key` (`[]` when none); in local mode a shared array: do not mutate it. */
+  /** The objects at `key` (`[]` when none), as copies: changing them changes nothing stored. */
   async lookup(key: Term, options?: ReadOptions): Promise<readonly Tuple[]> {
     return this.#r('lookup', options, READ_SHAPE).lookup(key, options);
   }
