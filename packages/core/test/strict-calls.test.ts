@@ -7,7 +7,7 @@
 import { _, $, type Tuple } from '@supercache/storage';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SuperCache, type SuperCacheOptions } from '../src/index.js';
-import { expectCode } from './helpers.js';
+import { expectCode, FakeCluster } from './helpers.js';
 
 const open: SuperCache[] = [];
 
@@ -234,5 +234,48 @@ describe('SuperCache results are copies, in both directions', () => {
     const got = (await kv.get('a')) as number[];
     got.push(4);
     expect(await kv.get('a')).toEqual([1, 2]);
+  });
+});
+
+describe('SuperCache over a cluster backend (the seam)', () => {
+  async function distributed() {
+    const cluster = new FakeCluster();
+    const cache = await startCache({
+      cluster: 'distributed',
+      clusterProvider: cluster.factory,
+      numPartition: 4,
+    });
+    return { cluster, cache };
+  }
+
+  it('threads readMode to the backend on reads, and none on writes', async () => {
+    const { cluster, cache } = await distributed();
+    await cache.put(['k', 1]);
+    await cache.get(['k'], { readMode: 'quorum' });
+    await cache.getByMatch([$(1), _], { readMode: 'primary', partition: 'k' });
+    await cache.getByMatchObject([_, _], { readMode: 'primary' });
+    await cache.scan((_o, n: number) => n, 0, { readMode: 'quorum' });
+    const main = cluster.calls.filter((c) => c.table === 'main').map((c) => [c.name, c.readMode]);
+    expect(main).toEqual([
+      ['insert', undefined],
+      ['lookup', 'quorum'],
+      ['match', 'primary'],
+      ['matchObject', 'primary'],
+      ['objects', 'quorum'],
+    ]);
+  });
+
+  it('copies results and stored tuples at the gate, as in local mode', async () => {
+    const { cache } = await distributed();
+    const t: unknown[] = ['k', 1];
+    await cache.put(t as Tuple);
+    t[1] = 2;
+    const r = (await cache.get(['k'])) as unknown as unknown[][];
+    (r[0] as unknown[])[1] = 3;
+    expect(await cache.get(['k'])).toEqual([['k', 1]]);
+    const kv = cache.keyValue<string, number[]>('n');
+    await kv.add('a', [1]);
+    ((await kv.get('a')) as number[]).push(2);
+    expect(await kv.get('a')).toEqual([1]);
   });
 });
