@@ -19,6 +19,7 @@ import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { copyData } from '@supercache/router';
 import { LRUCache } from 'lru-cache';
 import { SuperCache, type Tuple } from '../src/index.js';
 
@@ -53,7 +54,22 @@ const SPECS: readonly Spec[] = [
     note: 'sync view, key only, random order',
   },
   { name: 'await cache.get', baseline: 'Map.get', target: 0.3, note: 'one await per get, random order' },
+  {
+    name: "await cache.get { readMode: 'local' }",
+    baseline: 'Map.get',
+    note: 'as await cache.get, with an options bag to check on every call',
+  },
+  {
+    name: 'copyData(result tuple)',
+    baseline: 'Map.get',
+    note: 'the copy an async read makes of each found tuple (cache.local reads share instead)',
+  },
   { name: 'await cache.put', baseline: 'Map.set loop', note: 'one await per put' },
+  {
+    name: 'await cache.put { ttl: 0 }',
+    baseline: 'Map.set loop',
+    note: 'as await cache.put, with an options bag to check on every call',
+  },
   {
     name: `cache.putBatch (${BATCH})`,
     baseline: 'Map.set loop',
@@ -217,6 +233,27 @@ async function round(ops: number): Promise<Map<string, number>> {
       found('await cache.get', hits);
     }),
   );
+  const readLocal = { readMode: 'local' } as const;
+  r.set(
+    "await cache.get { readMode: 'local' }",
+    await timeAsync(async () => {
+      let hits = 0;
+      const probe: [string] = [''];
+      for (let i = 0; i < n; i++) {
+        probe[0] = keys[order[i] as number] as string;
+        hits += (await c.get(probe, readLocal)).length;
+      }
+      found("await cache.get { readMode: 'local' }", hits);
+    }),
+  );
+  r.set(
+    'copyData(result tuple)',
+    time(() => {
+      let hits = 0;
+      for (let i = 0; i < n; i++) hits += copyData(tuples[order[i] as number] as Tuple).length > 0 ? 1 : 0;
+      found('copyData(result tuple)', hits);
+    }),
+  );
   await cache.stop();
 
   cache = new SuperCache({ sweepIntervalMs: 0, numPartition: 1 });
@@ -244,6 +281,13 @@ async function round(ops: number): Promise<Map<string, number>> {
     'await cache.put',
     await timeAsync(async () => {
       for (let i = 0; i < n; i++) await c2.put(tuples[i] as Tuple);
+    }),
+  );
+  const noTtl = { ttl: 0 };
+  r.set(
+    'await cache.put { ttl: 0 }',
+    await timeAsync(async () => {
+      for (let i = 0; i < n; i++) await c2.put(tuples[i] as Tuple, noTtl);
     }),
   );
   await cache.stop();

@@ -10,13 +10,24 @@
  */
 
 import type { ShardHashFn } from '@supercache/partition';
-import type {
-  Backend,
-  BackendCursor,
-  CursorKind,
-  LocalAccess,
-  RouteOptions,
-  ShardSet,
+import {
+  type Backend,
+  type BackendCursor,
+  type CursorKind,
+  type CursorPage,
+  checkCallOptions,
+  copyArgs,
+  copyData,
+  type ExecOptions,
+  type LocalAccess,
+  type NodeArgs,
+  type NodeResult,
+  READ_SHAPE,
+  type ShardArgs,
+  type ShardResult,
+  type ShardSet,
+  type TypedBackend,
+  WRITE_SHAPE,
 } from '@supercache/router';
 import { SuperCacheError, type TableType, type Term } from '@supercache/storage';
 
@@ -36,7 +47,7 @@ export interface ScopedBackend extends Backend {
     partition: number,
     name: string,
     args: readonly unknown[],
-    options?: RouteOptions,
+    options?: ExecOptions,
   ): Promise<unknown>;
   /**
    * Runs a node command over the given partitions only and merges the
@@ -46,15 +57,55 @@ export interface ScopedBackend extends Backend {
     partitions: readonly number[],
     name: string,
     args: readonly unknown[],
-    options?: RouteOptions,
+    options?: ExecOptions,
   ): Promise<unknown>;
 }
 
+/** A {@link ScopedBackend} seen through the router's command map (see `TypedBackend`). */
+export interface TypedScopedBackend extends TypedBackend {
+  execPartition<N extends string>(
+    partition: number,
+    name: N,
+    args: ShardArgs<N>,
+    options?: ExecOptions,
+  ): Promise<ShardResult<N>>;
+  broadcastPartitions<N extends string>(
+    partitions: readonly number[],
+    name: N,
+    args: NodeArgs<N>,
+    options?: ExecOptions,
+  ): Promise<NodeResult<N>>;
+}
+
+/** The same backend, typed by the command map (no wrapper; see the router's `typedBackend`). */
+export function typedScoped(backend: ScopedBackend): TypedScopedBackend {
+  return backend as unknown as TypedScopedBackend;
+}
+
+/** Options of {@link GatedBackend}. */
+export interface GateOptions {
+  /**
+   * Check the options bag of every command (a write: `signal`, `ttl`; a
+   * read: `signal`, `readMode`). For backends whose callers pass the
+   * user's options straight to `exec` (the structures); the facades that
+   * check their own options leave it off. @defaultValue false
+   */
+  readonly checkOptions?: boolean;
+  /**
+   * Copy the data crossing the gate (arguments in, results and cursor pages
+   * out). For a backend that does not copy itself: a cluster backend serves
+   * keys this node owns from its own tables. A `LocalBackend` created with
+   * `copy: true` copies in the same step, without the extra promise this
+   * costs. @defaultValue false
+   */
+  readonly copy?: boolean;
+}
+
 /**
- * Wraps a backend so that, once closed, every call fails with
- * `SC_ERR_NOT_STARTED`. It is what makes a structure handle (a `KeyValue`,
- * a `Queue`) taken before `stop()` refuse work afterwards instead of
- * touching closed tables.
+ * The facades' door to a backend. Once closed, every call fails with
+ * `SC_ERR_NOT_STARTED`: a structure handle (a `KeyValue`, a `Queue`) taken
+ * before `stop()` refuses work afterwards instead of touching closed
+ * tables. With `copy`, the data crossing it is copied (see {@link GateOptions}).
  */
 export class GatedBackend implements ScopedBackend {
   readonly type: TableType;
@@ -62,11 +113,15 @@ export class GatedBackend implements ScopedBackend {
   readonly local: LocalAccess;
   readonly #inner: ScopedBackend;
   readonly #what: string;
+  readonly #checkOptions: boolean;
+  readonly #copy: boolean;
   #open = true;
 
-  constructor(inner: ScopedBackend, what: string) {
+  constructor(inner: ScopedBackend, what: string, options: GateOptions = {}) {
     this.#inner = inner;
     this.#what = what;
+    this.#checkOptions = options.checkOptions === true;
+    this.#copy = options.copy === true;
     this.type = inner.type;
     this.keyPos = inner.keyPos;
     this.local = inner.local;
@@ -90,44 +145,71 @@ export class GatedBackend implements ScopedBackend {
     );
   }
 
-  exec(
-    partitionData: Term,
-    name: string,
-    args: readonly unknown[],
-    options?: RouteOptions,
-  ): Promise<unknown> {
-    if (!this.#open) return this.#closed(name);
-    return this.#inner.exec(partitionData, name, args, options);
+  /** Rejects a bad options bag (only with `checkOptions`); `undefined` when it passes. */
+  #refuse(name: string, options: ExecOptions | undefined): Promise<never> | undefined {
+    if (!this.#checkOptions || options === undefined) return undefined;
+    try {
+      const write = this.#inner.local.shards.registry.get(name).write;
+      checkCallOptions(name, options, write ? WRITE_SHAPE : READ_SHAPE);
+      return undefined;
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
-  broadcast(name: string, args: readonly unknown[], options?: RouteOptions): Promise<unknown> {
+  exec(partitionData: Term, name: string, args: readonly unknown[], options?: ExecOptions): Promise<unknown> {
     if (!this.#open) return this.#closed(name);
-    return this.#inner.broadcast(name, args, options);
+    const refused = this.#refuse(name, options);
+    if (refused !== undefined) return refused;
+    if (!this.#copy) return this.#inner.exec(partitionData, name, args, options);
+    return this.#inner.exec(partitionData, name, copyArgs(args), options).then(copyData);
   }
 
-  openCursor(kind: CursorKind, arg: unknown, options?: RouteOptions): Promise<BackendCursor> {
+  broadcast(name: string, args: readonly unknown[], options?: ExecOptions): Promise<unknown> {
+    if (!this.#open) return this.#closed(name);
+    const refused = this.#refuse(name, options);
+    if (refused !== undefined) return refused;
+    if (!this.#copy) return this.#inner.broadcast(name, args, options);
+    return this.#inner.broadcast(name, copyArgs(args), options).then(copyData);
+  }
+
+  async openCursor(kind: CursorKind, arg: unknown, options?: ExecOptions): Promise<BackendCursor> {
     if (!this.#open) return this.#closed(kind);
-    return this.#inner.openCursor(kind, arg, options);
+    if (!this.#copy) return this.#inner.openCursor(kind, arg, options);
+    const inner = await this.#inner.openCursor(kind, copyData(arg), options);
+    return {
+      next: async (limit, o): Promise<CursorPage> => {
+        const page = await inner.next(limit, o);
+        return { ...page, items: copyData(page.items) };
+      },
+      close: () => inner.close(),
+    };
   }
 
   execPartition(
     partition: number,
     name: string,
     args: readonly unknown[],
-    options?: RouteOptions,
+    options?: ExecOptions,
   ): Promise<unknown> {
     if (!this.#open) return this.#closed(name);
-    return this.#inner.execPartition(partition, name, args, options);
+    const refused = this.#refuse(name, options);
+    if (refused !== undefined) return refused;
+    if (!this.#copy) return this.#inner.execPartition(partition, name, args, options);
+    return this.#inner.execPartition(partition, name, copyArgs(args), options).then(copyData);
   }
 
   broadcastPartitions(
     partitions: readonly number[],
     name: string,
     args: readonly unknown[],
-    options?: RouteOptions,
+    options?: ExecOptions,
   ): Promise<unknown> {
     if (!this.#open) return this.#closed(name);
-    return this.#inner.broadcastPartitions(partitions, name, args, options);
+    const refused = this.#refuse(name, options);
+    if (refused !== undefined) return refused;
+    if (!this.#copy) return this.#inner.broadcastPartitions(partitions, name, args, options);
+    return this.#inner.broadcastPartitions(partitions, name, copyArgs(args), options).then(copyData);
   }
 }
 

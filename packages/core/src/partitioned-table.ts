@@ -6,13 +6,20 @@
 
 import { createShardRouter, nodeShards, type Shard, type ShardHashFn } from '@supercache/partition';
 import {
+  checkCallOptions,
   createRegistry,
   LocalBackend,
+  type OptionShape,
+  READ_SHAPE,
+  type ReadOptions,
+  ROUTE_SHAPE,
   type RouteOptions,
   ShardSet,
   type ShardSetOptions,
+  type StreamOptions,
   type TableCursor,
   TableRouter,
+  WRITE_SHAPE,
   type WriteOptions,
 } from '@supercache/router';
 import {
@@ -70,7 +77,7 @@ export interface PartitionedTableCallbacks {
 
 /** Options of {@link PartitionedTable.start}. */
 export interface PartitionedTableOptions {
-  /** Table name, unique in the process while started. */
+  /** Table name, unique per node (`nodeId`) while started. */
   name: string;
   /** Table type of every partition. @defaultValue 'set' */
   type?: TableType;
@@ -85,7 +92,9 @@ export interface PartitionedTableOptions {
   callbacks?: PartitionedTableCallbacks;
   /**
    * True to join a cluster (needs `clusterProvider`); false keeps the table
-   * on this node only. @defaultValue false
+   * on this node only. The seed defaults to `true`; here a cluster needs a
+   * `clusterProvider`, which a default cannot supply, so the default is
+   * `false` (see the usage guide). @defaultValue false
    */
   distributed?: boolean;
   /** Distributed mode's hook, from `@supercache/cluster`. */
@@ -221,9 +230,37 @@ function resolveTableOptions(options: PartitionedTableOptions): ResolvedTableOpt
 // ---------------------------------------------------------------------------
 // The process-wide registry of started tables
 
-const tables = new Map<string, PartitionedTable>();
-/** Names being started or started: taken synchronously so two concurrent starts cannot both win. */
+/**
+ * Started tables by name, then by node id: a name is unique per node, so
+ * several nodes of one table (a cluster in one process, as in tests) can
+ * run side by side.
+ */
+const tables = new Map<string, Map<string, PartitionedTable>>();
+/** `(name, node)` pairs being started or started: taken synchronously so two concurrent starts cannot both win. */
 const reserved = new Set<string>();
+
+function slot(name: string, nodeId: string): string {
+  return `${nodeId}\u0000${name}`;
+}
+
+/**
+ * The started table of that name, on node `nodeId` when given; without
+ * one, the only node of that name in this process.
+ * @throws SuperCacheError `SC_ERR_BAD_ARG` when several nodes of the name
+ *   run here and no `nodeId` says which.
+ */
+function lookup(name: string, nodeId?: string): PartitionedTable | undefined {
+  const byNode = tables.get(name);
+  if (byNode === undefined) return undefined;
+  if (nodeId !== undefined) return byNode.get(nodeId);
+  if (byNode.size === 1) return byNode.values().next().value;
+  throw new SuperCacheError(
+    'SC_ERR_BAD_ARG',
+    `${byNode.size} nodes of PartitionedTable ${show(name)} run in this process ` +
+      `(${[...byNode.keys()].map(show).join(', ')}); name the node: whereis(name, nodeId), or use the instance`,
+    { details: { name, nodes: [...byNode.keys()].join(',') } },
+  );
+}
 
 function noTable(name: unknown): SuperCacheError {
   return new SuperCacheError('SC_ERR_NO_TABLE', `no PartitionedTable named ${show(name)} is started`, {
@@ -346,13 +383,13 @@ export class PartitionedTable {
   #provider: ClusterProvider | undefined;
   #stopping: Promise<void> | undefined;
 
-  private constructor(o: ResolvedTableOptions, shards: readonly Shard[]) {
+  private constructor(o: ResolvedTableOptions, nodeId: string, shards: readonly Shard[]) {
     this.name = o.name;
     this.type = o.type;
     this.keyPos = o.keyPos;
     this.partitions = o.partitions;
     this.distributed = o.distributed;
-    this.nodeId = o.nodeId;
+    this.nodeId = nodeId;
     this.shards = shards;
     this.#local = new PartitionedLocalView(this);
   }
@@ -362,38 +399,37 @@ export class PartitionedTable {
    *
    * @throws SuperCacheError `SC_ERR_BAD_CONFIG` naming an invalid option
    *   (including `distributed: true` without a `clusterProvider`);
-   *   `SC_ERR_NAME_TAKEN` when a table of that name is started.
+   *   `SC_ERR_NAME_TAKEN` when a table of that name is started on this node.
    */
   static async start(options: PartitionedTableOptions): Promise<PartitionedTable> {
     const o = resolveTableOptions(options);
-    if (reserved.has(o.name)) {
+    let provider: ClusterProvider | undefined;
+    // In a cluster the node id is the cluster node's: the local shard
+    // router must rank the same {node, partition} shards the cluster does.
+    if (o.distributed && o.clusterProvider !== undefined) {
+      provider = o.clusterProvider({
+        kind: 'partitioned',
+        nodeId: o.nodeId,
+        peers: o.peers,
+        numPartition: o.partitions,
+        replicationMode: 'async',
+        replicationFactor: 1,
+        nodeAdded: o.nodeAdded,
+        nodeRemoved: o.nodeRemoved,
+      });
+    }
+    const nodeId = provider?.nodeId ?? o.nodeId;
+    const key = slot(o.name, nodeId);
+    if (reserved.has(key)) {
       throw new SuperCacheError(
         'SC_ERR_NAME_TAKEN',
-        `a PartitionedTable named ${show(o.name)} is already started`,
-        {
-          details: { name: o.name },
-        },
+        `a PartitionedTable named ${show(o.name)} is already started on node ${show(nodeId)}`,
+        { details: { name: o.name, nodeId } },
       );
     }
-    reserved.add(o.name);
+    reserved.add(key);
     let shardSet: ShardSet | undefined;
-    let provider: ClusterProvider | undefined;
     try {
-      // In a cluster the node id is the cluster node's: the local shard
-      // router must rank the same {node, partition} shards the cluster does.
-      if (o.distributed && o.clusterProvider !== undefined) {
-        provider = o.clusterProvider({
-          kind: 'partitioned',
-          nodeId: o.nodeId,
-          peers: o.peers,
-          numPartition: o.partitions,
-          replicationMode: 'async',
-          replicationFactor: 1,
-          nodeAdded: o.nodeAdded,
-          nodeRemoved: o.nodeRemoved,
-        });
-      }
-      const nodeId = provider?.nodeId ?? o.nodeId;
       const router = createShardRouter({ shards: nodeShards(nodeId, o.partitions), hash: o.hash });
       const shardOf = o.partitions === 1 && o.hash === undefined ? (_k: Term) => 0 : router.indexOf;
       const shardOptions: ShardSetOptions = {
@@ -420,33 +456,51 @@ export class PartitionedTable {
           hash: o.hash,
         });
       } else {
-        backend = new LocalBackend({ shards: shardSet, shardOf });
+        backend = new LocalBackend({ shards: shardSet, shardOf, copy: true });
       }
-      const table = new PartitionedTable(o, router.shards);
-      const gate = new GatedBackend(backend, `PartitionedTable ${show(o.name)}`);
+      const table = new PartitionedTable(o, nodeId, router.shards);
+      // Results and stored objects are never the caller's arrays: a local
+      // backend copies with the command, the gate over a cluster backend.
+      const gate = new GatedBackend(backend, `PartitionedTable ${show(o.name)}`, {
+        copy: provider !== undefined,
+      });
       table.#gate = gate;
       table.#shardSet = shardSet;
       table.#provider = provider;
       table.#router = new TableRouter(gate);
       table.#local.attach(shardSet, shardOf);
-      tables.set(o.name, table);
+      let byNode = tables.get(o.name);
+      if (byNode === undefined) tables.set(o.name, (byNode = new Map()));
+      byNode.set(nodeId, table);
       return table;
     } catch (e) {
       shardSet?.close();
       if (provider !== undefined) await provider.stop().catch(() => {});
-      reserved.delete(o.name);
+      reserved.delete(key);
       throw e;
     }
   }
 
-  /** The started table of that name, or `undefined`. */
-  static whereis(name: string): PartitionedTable | undefined {
-    return tables.get(name);
+  /**
+   * The started table of that name (on node `nodeId` when given), or
+   * `undefined`. Names are unique per node, not per process.
+   * @throws SuperCacheError `SC_ERR_BAD_ARG` when several nodes of that name
+   *   run in this process and no `nodeId` is given.
+   */
+  static whereis(name: string, nodeId?: string): PartitionedTable | undefined {
+    return lookup(name, nodeId);
   }
 
-  /** Names of the started tables. */
+  /** Names of the started tables (each once, however many nodes hold it here). */
   static names(): string[] {
     return [...tables.keys()];
+  }
+
+  /** Every started table of this process, every node's. */
+  static instances(): PartitionedTable[] {
+    const out: PartitionedTable[] = [];
+    for (const byNode of tables.values()) out.push(...byNode.values());
+    return out;
   }
 
   /** True until {@link PartitionedTable.stop}. */
@@ -475,17 +529,28 @@ export class PartitionedTable {
       try {
         if (this.#provider !== undefined) await this.#provider.stop();
       } finally {
-        if (tables.get(this.name) === this) tables.delete(this.name);
-        reserved.delete(this.name);
+        const byNode = tables.get(this.name);
+        if (byNode?.get(this.nodeId) === this) {
+          byNode.delete(this.nodeId);
+          if (byNode.size === 0) tables.delete(this.name);
+        }
+        reserved.delete(slot(this.name, this.nodeId));
         this.#stopping = undefined;
       }
     })();
     return this.#stopping;
   }
 
-  #r(op: string): TableRouter {
+  /**
+   * The router, once `options` passed `shape` when given. The router checks
+   * every call's options itself; the table checks first where it takes
+   * fewer (no `partition`: keys route by rendezvous) or names the call
+   * differently.
+   */
+  #r(op: string, options?: unknown, shape?: OptionShape): TableRouter {
     const r = this.#router;
     if (r === undefined) throw notStarted(`PartitionedTable ${show(this.name)}`, op);
+    if (shape !== undefined) checkCallOptions(op, options, shape);
     return r;
   }
 
@@ -499,7 +564,7 @@ export class PartitionedTable {
    * @throws SuperCacheError `SC_ERR_TUPLE_TOO_SHORT`, `SC_ERR_INVALID_TERM`, `SC_ERR_NOT_STARTED`.
    */
   async insert(objOrObjs: Tuple | readonly Tuple[], options?: WriteOptions): Promise<true> {
-    const r = this.#r('insert');
+    const r = this.#r('insert', options, WRITE_SHAPE);
     return isTupleList(objOrObjs) ? r.insertMany(objOrObjs, options) : r.insert(objOrObjs, options);
   }
 
@@ -514,7 +579,7 @@ export class PartitionedTable {
    * {@link PartitionedTable.insertNewMany}.
    */
   async insertNew(objOrObjs: Tuple | readonly Tuple[], options?: WriteOptions): Promise<boolean> {
-    const r = this.#r('insertNew');
+    const r = this.#r('insertNew', options, WRITE_SHAPE);
     return isTupleList(objOrObjs) ? r.insertNewMany(objOrObjs, options) : r.insertNew(objOrObjs, options);
   }
 
@@ -538,7 +603,7 @@ export class PartitionedTable {
     defaultObj?: Tuple,
     options?: RouteOptions,
   ): Promise<number | number[]> {
-    return this.#r('updateCounter').updateCounter(key, op, defaultObj, options);
+    return this.#r('updateCounter', options, ROUTE_SHAPE).updateCounter(key, op, defaultObj, options);
   }
 
   /** Replaces elements (`[pos, value]` or a list) of the object at `key`; false when there is none. */
@@ -547,17 +612,17 @@ export class PartitionedTable {
     update: readonly [number, Term] | ReadonlyArray<readonly [number, Term]>,
     options?: RouteOptions,
   ): Promise<boolean> {
-    return this.#r('updateElement').updateElement(key, update, options);
+    return this.#r('updateElement', options, ROUTE_SHAPE).updateElement(key, update, options);
   }
 
   /** Removes and returns the objects at `key`. */
   async take(key: Term, options?: RouteOptions): Promise<Tuple[]> {
-    return this.#r('take').take(key, options);
+    return this.#r('take', options, ROUTE_SHAPE).take(key, options);
   }
 
   /** Deletes every object at `key`. */
   async delete(key: Term, options?: RouteOptions): Promise<true> {
-    return this.#r('delete').delete(key, options);
+    return this.#r('delete', options, ROUTE_SHAPE).delete(key, options);
   }
 
   /** Deletes exactly this object (for bags: this one value). */
@@ -572,32 +637,32 @@ export class PartitionedTable {
 
   // ---- reads -------------------------------------------------------------
 
-  /** The objects at `key` (`[]` when none); in local mode a shared array: do not mutate it. */
-  async lookup(key: Term, options?: RouteOptions): Promise<readonly Tuple[]> {
-    return this.#r('lookup').lookup(key, options);
+  /** The objects at `key` (`[]` when none), as copies: changing them changes nothing stored. */
+  async lookup(key: Term, options?: ReadOptions): Promise<readonly Tuple[]> {
+    return this.#r('lookup', options, READ_SHAPE).lookup(key, options);
   }
 
   /**
    * Element `pos` of the object at `key` (a list for bags).
    * @throws SuperCacheError `SC_ERR_NOT_FOUND` when the key has no object.
    */
-  async lookupElement(key: Term, pos: number, options?: RouteOptions): Promise<Term> {
-    return this.#r('lookupElement').lookupElement(key, pos, options);
+  async lookupElement(key: Term, pos: number, options?: ReadOptions): Promise<Term> {
+    return this.#r('lookupElement', options, READ_SHAPE).lookupElement(key, pos, options);
   }
 
   /** True when `key` has an object. */
-  async member(key: Term, options?: RouteOptions): Promise<boolean> {
-    return this.#r('member').member(key, options);
+  async member(key: Term, options?: ReadOptions): Promise<boolean> {
+    return this.#r('member', options, READ_SHAPE).member(key, options);
   }
 
   /** Every object (ordered_set: in key order). Prefer paging or `stream` for big tables. */
-  async tab2list(options?: RouteOptions): Promise<Tuple[]> {
+  async tab2list(options?: ReadOptions): Promise<Tuple[]> {
     return this.#r('tab2list').tab2list(options);
   }
 
   /** Name, type, key position, size, memory and partitions. */
-  async info(options?: RouteOptions): Promise<PartitionedTableInfo> {
-    const r = this.#r('info');
+  async info(options?: ReadOptions): Promise<PartitionedTableInfo> {
+    const r = this.#r('info', options, READ_SHAPE);
     const [size, memory] = await Promise.all([r.size(options), r.memory(options)]);
     return {
       name: this.name,
@@ -612,29 +677,29 @@ export class PartitionedTable {
   }
 
   /** Number of objects. */
-  async size(options?: RouteOptions): Promise<number> {
+  async size(options?: ReadOptions): Promise<number> {
     return this.#r('size').size(options);
   }
 
   /** Estimated bytes. */
-  async memory(options?: RouteOptions): Promise<number> {
+  async memory(options?: ReadOptions): Promise<number> {
     return this.#r('memory').memory(options);
   }
 
   /** Summed storage counters (hits, misses, inserts, deletes, expirations, evictions). */
-  async stats(options?: RouteOptions): Promise<TableStats> {
+  async stats(options?: ReadOptions): Promise<TableStats> {
     return this.#r('stats').stats(options);
   }
 
   // ---- patterns and match specs --------------------------------------------
 
   /** Bindings of `$1..$n` for each matching object. */
-  async match(pattern: Pattern, options?: RouteOptions): Promise<Term[][]> {
+  async match(pattern: Pattern, options?: ReadOptions): Promise<Term[][]> {
     return this.#r('match').match(pattern, options);
   }
 
   /** Every matching object. */
-  async matchObject(pattern: Pattern, options?: RouteOptions): Promise<Tuple[]> {
+  async matchObject(pattern: Pattern, options?: ReadOptions): Promise<Tuple[]> {
     return this.#r('matchObject').matchObject(pattern, options);
   }
 
@@ -644,17 +709,17 @@ export class PartitionedTable {
   }
 
   /** Body results of a match spec. */
-  async select(spec: MatchSpec, options?: RouteOptions): Promise<Term[]> {
+  async select(spec: MatchSpec, options?: ReadOptions): Promise<Term[]> {
     return this.#r('select').select(spec, options);
   }
 
   /** `select` in reverse key order (ordered_set). */
-  async selectReverse(spec: MatchSpec, options?: RouteOptions): Promise<Term[]> {
+  async selectReverse(spec: MatchSpec, options?: ReadOptions): Promise<Term[]> {
     return this.#r('selectReverse').selectReverse(spec, options);
   }
 
   /** Number of objects for which the spec returns `true`. */
-  async selectCount(spec: MatchSpec, options?: RouteOptions): Promise<number> {
+  async selectCount(spec: MatchSpec, options?: ReadOptions): Promise<number> {
     return this.#r('selectCount').selectCount(spec, options);
   }
 
@@ -675,36 +740,36 @@ export class PartitionedTable {
    * a continuation: pass it back alone for the next page. Pages are read
    * from live cursors, never from a materialised result.
    */
-  selectPage(spec: MatchSpec, limit: number, options?: RouteOptions): Promise<Page<Term, TableCursor>>;
-  selectPage(continuation: TableCursor, options?: RouteOptions): Promise<Page<Term, TableCursor>>;
+  selectPage(spec: MatchSpec, limit: number, options?: ReadOptions): Promise<Page<Term, TableCursor>>;
+  selectPage(continuation: TableCursor, options?: ReadOptions): Promise<Page<Term, TableCursor>>;
   async selectPage(
     a: MatchSpec | TableCursor,
-    b?: number | RouteOptions,
-    c?: RouteOptions,
+    b?: number | ReadOptions,
+    c?: ReadOptions,
   ): Promise<Page<Term, TableCursor>> {
     const r = this.#r('selectPage');
     return typeof b === 'number' ? r.selectPage(a as MatchSpec, b, c) : r.selectPage(a as TableCursor, b);
   }
 
   /** One page of `match` bindings (see {@link PartitionedTable.selectPage}). */
-  matchPage(pattern: Pattern, limit: number, options?: RouteOptions): Promise<Page<Term[], TableCursor>>;
-  matchPage(continuation: TableCursor, options?: RouteOptions): Promise<Page<Term[], TableCursor>>;
+  matchPage(pattern: Pattern, limit: number, options?: ReadOptions): Promise<Page<Term[], TableCursor>>;
+  matchPage(continuation: TableCursor, options?: ReadOptions): Promise<Page<Term[], TableCursor>>;
   async matchPage(
     a: Pattern | TableCursor,
-    b?: number | RouteOptions,
-    c?: RouteOptions,
+    b?: number | ReadOptions,
+    c?: ReadOptions,
   ): Promise<Page<Term[], TableCursor>> {
     const r = this.#r('matchPage');
     return typeof b === 'number' ? r.matchPage(a as Pattern, b, c) : r.matchPage(a as TableCursor, b);
   }
 
   /** One page of `matchObject` results (see {@link PartitionedTable.selectPage}). */
-  matchObjectPage(pattern: Pattern, limit: number, options?: RouteOptions): Promise<Page<Tuple, TableCursor>>;
-  matchObjectPage(continuation: TableCursor, options?: RouteOptions): Promise<Page<Tuple, TableCursor>>;
+  matchObjectPage(pattern: Pattern, limit: number, options?: ReadOptions): Promise<Page<Tuple, TableCursor>>;
+  matchObjectPage(continuation: TableCursor, options?: ReadOptions): Promise<Page<Tuple, TableCursor>>;
   async matchObjectPage(
     a: Pattern | TableCursor,
-    b?: number | RouteOptions,
-    c?: RouteOptions,
+    b?: number | ReadOptions,
+    c?: ReadOptions,
   ): Promise<Page<Tuple, TableCursor>> {
     const r = this.#r('matchObjectPage');
     return typeof b === 'number'
@@ -720,37 +785,37 @@ export class PartitionedTable {
   // ---- iteration -------------------------------------------------------------
 
   /** First key (ordered_set: the smallest), or `undefined` when empty. */
-  async first(options?: RouteOptions): Promise<Term | undefined> {
+  async first(options?: ReadOptions): Promise<Term | undefined> {
     return this.#r('first').first(options);
   }
 
   /** Last key (ordered_set: the largest), or `undefined` when empty. */
-  async last(options?: RouteOptions): Promise<Term | undefined> {
+  async last(options?: ReadOptions): Promise<Term | undefined> {
     return this.#r('last').last(options);
   }
 
   /** Key after `key`, or `undefined` at the end. */
-  async next(key: Term, options?: RouteOptions): Promise<Term | undefined> {
+  async next(key: Term, options?: ReadOptions): Promise<Term | undefined> {
     return this.#r('next').next(key, options);
   }
 
   /** Key before `key`, or `undefined` at the start. */
-  async prev(key: Term, options?: RouteOptions): Promise<Term | undefined> {
+  async prev(key: Term, options?: ReadOptions): Promise<Term | undefined> {
     return this.#r('prev').prev(key, options);
   }
 
   /** Folds `fn(obj, acc)` over every object, streamed page by page (ordered_set: in key order). */
-  async foldl<A>(fn: (obj: Tuple, acc: A) => A, acc: A, options?: RouteOptions): Promise<A> {
+  async foldl<A>(fn: (obj: Tuple, acc: A) => A, acc: A, options?: StreamOptions): Promise<A> {
     return this.#r('foldl').foldl(fn, acc, options);
   }
 
   /** {@link PartitionedTable.foldl} in reverse order. */
-  async foldr<A>(fn: (obj: Tuple, acc: A) => A, acc: A, options?: RouteOptions): Promise<A> {
+  async foldr<A>(fn: (obj: Tuple, acc: A) => A, acc: A, options?: StreamOptions): Promise<A> {
     return this.#r('foldr').foldr(fn, acc, options);
   }
 
   /** Every object, page by page (`for await`); breaking out closes the cursors. */
-  async *stream(options?: RouteOptions & { pageSize?: number }): AsyncGenerator<Tuple> {
+  async *stream(options?: StreamOptions): AsyncGenerator<Tuple> {
     yield* this.#r('stream').stream(options);
   }
 }
@@ -817,7 +882,8 @@ export type PartitionedEtsModule = {
   /** Stops the table of that name; `SC_ERR_NO_TABLE` when none is started. */
   stop(name: string): Promise<void>;
   /** The started table of that name, or `undefined`. */
-  whereis(name: string): PartitionedTable | undefined;
+  /** The started table of that name, or `undefined` (see {@link PartitionedTable.whereis}). */
+  whereis(name: string, nodeId?: string): PartitionedTable | undefined;
   selectPage(
     name: string,
     spec: MatchSpec,
@@ -855,8 +921,8 @@ export type PartitionedEtsModule = {
   foldr<A>(name: string, fn: (obj: Tuple, acc: A) => A, acc: A, options?: RouteOptions): Promise<A>;
 };
 
-function tableNamed(name: string): PartitionedTable {
-  const t = tables.get(name);
+function tableNamed(name: string, nodeId?: string): PartitionedTable {
+  const t = lookup(name, nodeId);
   if (t === undefined) throw noTable(name);
   return t;
 }
@@ -884,7 +950,7 @@ function buildModule(): PartitionedEtsModule {
   const m: Record<string, unknown> = {
     start: (options: PartitionedTableOptions) => PartitionedTable.start(options),
     stop: async (name: string) => tableNamed(name).stop(),
-    whereis: (name: string) => tables.get(name),
+    whereis: (name: string, nodeId?: string) => lookup(name, nodeId),
   };
   for (const method of TABLE_METHODS) {
     m[method] = delegate(method, (all) => [tableNamed(all[0] as string), all.slice(1)]);
@@ -942,15 +1008,18 @@ export type PartitionedTableDefinition = PartitionedTableApi & {
  */
 export function definePartitionedTable(options: PartitionedTableOptions): PartitionedTableDefinition {
   const name = resolveTableOptions(options).name;
+  // With a nodeId the definition is that node's table; without, the only node of the name here.
+  const nodeId = options.nodeId;
   const frozen = Object.freeze({ ...options });
   const def: Record<string, unknown> = {
     name,
     options: frozen,
     start: () => PartitionedTable.start(frozen),
-    stop: async () => tables.get(name)?.stop(),
+    stop: async () => lookup(name, nodeId)?.stop(),
   };
-  Object.defineProperty(def, 'started', { get: () => tables.has(name), enumerable: true });
-  Object.defineProperty(def, 'table', { get: () => tableNamed(name), enumerable: true });
-  for (const method of TABLE_METHODS) def[method] = delegate(method, (all) => [tableNamed(name), all]);
+  Object.defineProperty(def, 'started', { get: () => lookup(name, nodeId) !== undefined, enumerable: true });
+  Object.defineProperty(def, 'table', { get: () => tableNamed(name, nodeId), enumerable: true });
+  for (const method of TABLE_METHODS)
+    def[method] = delegate(method, (all) => [tableNamed(name, nodeId), all]);
   return Object.freeze(def) as unknown as PartitionedTableDefinition;
 }

@@ -8,14 +8,23 @@
 import { WriteBuffer, type WriteBufferStats } from '@supercache/buffer';
 import { createPartitioner } from '@supercache/partition';
 import {
+  addStats,
   type CommandRegistry,
+  checkCallOptions,
   createRegistry,
-  fanoutValues,
+  emptyStats,
+  fanoutItems,
+  KEY_READ_SHAPE,
+  KEY_WRITE_SHAPE,
   LocalBackend,
+  READ_SHAPE,
+  ROUTE_SHAPE,
   type RouteOptions,
+  type ReadOptions as RouterReadOptions,
   ShardSet,
   type ShardSetOptions,
   TableRouter,
+  WRITE_SHAPE,
 } from '@supercache/router';
 import {
   assertTuple,
@@ -36,37 +45,54 @@ import {
   StructStore,
   type StructStoreOptions,
 } from '@supercache/structures';
-import { type ClusterProvider, type ClusterStats, GatedBackend, type ScopedBackend } from './backend.js';
+import {
+  type ClusterProvider,
+  type ClusterStats,
+  GatedBackend,
+  type ScopedBackend,
+  type TypedScopedBackend,
+  typedScoped,
+} from './backend.js';
 import { badArgument, notStarted, show } from './errors.js';
 import { LocalView } from './local-view.js';
-import {
-  type ReadMode,
-  resolveSuperCacheOptions,
-  type SuperCacheConfig,
-  type SuperCacheOptions,
-} from './options.js';
+import { resolveSuperCacheOptions, type SuperCacheConfig, type SuperCacheOptions } from './options.js';
 import { badProbe } from './probe.js';
 
-/** Options of a SuperCache read. */
-export interface ReadOptions extends RouteOptions {
-  /**
-   * Which copy answers in distributed mode: `'local'` (this node, may be
-   * stale), `'primary'` or `'quorum'`. Every mode reads the one copy in
-   * local mode. @defaultValue 'local'
-   */
-  readMode?: ReadMode;
-}
+/**
+ * Options of a SuperCache read. `readMode` is one of `'local'` (this node,
+ * may be stale), `'primary'` or `'quorum'`; it travels with the command to
+ * the backend. Local mode holds one copy, so all three read it and answer
+ * the same. @defaultValue `{ readMode: 'local' }`
+ */
+export interface ReadOptions extends RouterReadOptions {}
 
 /** Options of a SuperCache write. */
 export interface PutOptions extends RouteOptions {
-  /** Time to live of the written tuples in ms, overriding the cache's `ttl`; `0` = never expire. */
+  /**
+   * Time to live of the written tuples in ms, overriding the cache's `ttl`:
+   * a finite number ≥ 0; `0` = never expire.
+   */
   ttl?: number;
 }
 
-/** Options of the operations that may be scoped to one partition. */
+/** Options of the reads that may be scoped to one partition. */
 export interface PartitionScopeOptions extends ReadOptions {
   /** Partition data: only the partition it maps to is read. @defaultValue every partition */
   partition?: Term;
+}
+
+/** Options of `deleteByMatch`, which may be scoped to one partition. */
+export interface PartitionDeleteOptions extends RouteOptions {
+  /** Partition data: only the partition it maps to is touched. @defaultValue every partition */
+  partition?: Term;
+}
+
+/** What `clusterTotals()` returns: the tuple table summed over every node. */
+export interface SuperCacheTotals extends TableStats {
+  /** Tuples on every node. */
+  readonly size: number;
+  /** Estimated bytes on every node. */
+  readonly memory: number;
 }
 
 /** Storage counters and size of one partition. */
@@ -97,11 +123,24 @@ export interface SuperCacheStats {
 
 type State = 'stopped' | 'starting' | 'started' | 'stopping';
 
+/** The latest lifecycle call queued; later calls run after it, in call order. */
+interface LifecycleOp {
+  readonly kind: 'start' | 'stop';
+  promise: Promise<void>;
+}
+
+/** What `#open` makes before the tables get their routers. */
+interface Tables {
+  readonly shardSets: readonly ShardSet[];
+  readonly backends: readonly ScopedBackend[];
+  readonly provider: ClusterProvider | undefined;
+}
+
 interface Runtime {
   readonly main: TableRouter;
   readonly kv: TableRouter;
   readonly sys: TableRouter;
-  readonly mainBackend: ScopedBackend;
+  readonly mainBackend: TypedScopedBackend;
   readonly gates: readonly GatedBackend[];
   readonly shardSets: readonly ShardSet[];
   readonly buffer: WriteBuffer<Tuple>;
@@ -115,7 +154,20 @@ interface Runtime {
 const WHAT = 'SuperCache';
 const noop = (): void => {};
 
-const EMPTY_STATS: TableStats = { hits: 0, misses: 0, inserts: 0, deletes: 0, expirations: 0, evictions: 0 };
+/** `{ signal, readMode }` of a scoped read's options, for the router below (which takes no `partition`). */
+function readPart(options: PartitionScopeOptions | undefined): RouterReadOptions | undefined {
+  if (options === undefined) return undefined;
+  const out: RouterReadOptions = {};
+  if (options.signal !== undefined) out.signal = options.signal;
+  if (options.readMode !== undefined) out.readMode = options.readMode;
+  return out;
+}
+
+/** `{ signal }` of a scoped delete's options. */
+function routePart(options: PartitionDeleteOptions | undefined): RouteOptions | undefined {
+  if (options === undefined) return undefined;
+  return options.signal === undefined ? {} : { signal: options.signal };
+}
 
 function checkName(op: string, name: unknown): string {
   if (typeof name !== 'string' || name.length === 0)
@@ -152,8 +204,7 @@ export class SuperCache {
   readonly #maxPos: number;
   #state: State = 'stopped';
   #rt: Runtime | undefined;
-  #starting: Promise<void> | undefined;
-  #stopping: Promise<void> | undefined;
+  #op: LifecycleOp | undefined;
 
   /**
    * Validates the options; the cache holds nothing until {@link SuperCache.start}.
@@ -199,32 +250,96 @@ export class SuperCache {
   /**
    * Creates the partitions (and, in distributed mode, joins the cluster).
    * Idempotent: calling it again, or while it runs, resolves when started.
-   * After `stop()` it starts afresh with empty tables.
+   * Lifecycle calls take effect in call order, so a `start()` made while
+   * `stop()` is in flight waits for the stop, then starts: the cache ends
+   * started. After `stop()` it starts afresh with empty tables.
    */
   start(): Promise<void> {
-    if (this.#state === 'started') return Promise.resolve();
-    if (this.#state === 'starting') return this.#starting as Promise<void>;
-    const after = this.#state === 'stopping' ? (this.#stopping as Promise<void>).catch(() => {}) : undefined;
-    this.#state = 'starting';
-    const p = (async () => {
-      if (after !== undefined) await after;
-      try {
-        this.#rt = await this.#build();
-        this.#local.attach(this.#rt.mainBackend.local);
-        // A stop() called meanwhile owns the state now; it tears this runtime down.
-        if (this.#state === 'starting') this.#state = 'started';
-      } catch (e) {
-        if (this.#state === 'starting') this.#state = 'stopped';
-        throw e;
-      } finally {
-        this.#starting = undefined;
-      }
-    })();
-    this.#starting = p;
-    return p;
+    return this.#queue('start');
   }
 
-  async #build(): Promise<Runtime> {
+  /**
+   * Writes what `lazyPut` still buffers, then drops the tables (and leaves
+   * the cluster). Idempotent. Data operations afterwards fail with
+   * `SC_ERR_NOT_STARTED`, and so do structure handles taken before. A
+   * `stop()` made while `start()` runs waits for it, then stops.
+   *
+   * @throws the error of a buffered batch that failed to write, after the
+   *   cache has stopped anyway.
+   */
+  stop(): Promise<void> {
+    return this.#queue('stop');
+  }
+
+  /**
+   * Queues a lifecycle step behind the latest one. A call of the same kind
+   * as the latest queued one joins it; one that asks for the state the
+   * cache is already in, with nothing queued, resolves at once.
+   */
+  #queue(kind: 'start' | 'stop'): Promise<void> {
+    const last = this.#op;
+    if (last?.kind === kind) return last.promise;
+    if (last === undefined && this.#state === (kind === 'start' ? 'started' : 'stopped')) {
+      return Promise.resolve();
+    }
+    const op: LifecycleOp = { kind, promise: Promise.resolve() };
+    const before = last?.promise.catch(noop);
+    op.promise = (async () => {
+      try {
+        if (before !== undefined) await before;
+        await (kind === 'start' ? this.#doStart() : this.#doStop());
+      } finally {
+        if (this.#op === op) this.#op = undefined;
+      }
+    })();
+    this.#op = op;
+    return op.promise;
+  }
+
+  async #doStart(): Promise<void> {
+    if (this.#state === 'started') return;
+    this.#state = 'starting';
+    try {
+      const rt = this.#build(await this.#open());
+      this.#rt = rt;
+      this.#local.attach(rt.mainBackend.local);
+      this.#state = 'started';
+    } catch (e) {
+      this.#state = 'stopped';
+      throw e;
+    }
+  }
+
+  async #doStop(): Promise<void> {
+    if (this.#state === 'stopped') return;
+    this.#state = 'stopping';
+    const rt = this.#rt;
+    let failure: unknown;
+    try {
+      if (rt !== undefined) {
+        try {
+          await rt.buffer.stop();
+        } catch (e) {
+          failure = e;
+        }
+        this.#local.detach();
+        for (const g of rt.gates) g.close();
+        for (const s of rt.shardSets) s.close();
+        if (rt.provider !== undefined) await rt.provider.stop();
+      }
+    } finally {
+      this.#rt = undefined;
+      this.#state = 'stopped';
+    }
+    if (failure !== undefined) throw failure;
+  }
+
+  /**
+   * Creates the shards of the main, kv and sys tables and a backend for
+   * each (joining the cluster first in distributed mode). Closes what it
+   * made when a step fails.
+   */
+  async #open(): Promise<Tables> {
     const c = this.#config;
     const n = c.numPartition;
     const registry: CommandRegistry = createRegistry();
@@ -281,23 +396,35 @@ export class SuperCache {
           );
         }
       } else {
-        for (const shards of shardSets) backends.push(new LocalBackend({ shards, shardOf }));
+        // Copies made with the command: results and stored tuples are never the caller's arrays.
+        for (const shards of shardSets) backends.push(new LocalBackend({ shards, shardOf, copy: true }));
       }
     } catch (e) {
       for (const s of shardSets) s.close();
       if (provider !== undefined) await provider.stop().catch(() => {});
       throw e;
     }
-    const gates = backends.map((b) => new GatedBackend(b, WHAT));
-    const [gMain, gKv, gSys] = gates as [GatedBackend, GatedBackend, GatedBackend];
+    return { shardSets, backends, provider };
+  }
+
+  /** Puts the routers, the gates and the lazyPut buffer over opened tables. */
+  #build(tables: Tables): Runtime {
+    const c = this.#config;
+    const [bMain, bKv, bSys] = tables.backends as [ScopedBackend, ScopedBackend, ScopedBackend];
+    // The facade checks its own options; the structures hand theirs to the kv
+    // and sys backends. A cluster backend serves this node's keys from its own
+    // tables, so its gates copy (a local backend already does).
+    const copy = tables.provider !== undefined;
+    const gMain = new GatedBackend(bMain, WHAT, { copy });
+    const gKv = new GatedBackend(bKv, WHAT, { checkOptions: true, copy });
+    const gSys = new GatedBackend(bSys, WHAT, { checkOptions: true, copy });
     const main = new TableRouter(gMain, { partitionPos: c.partitionPos });
     const lazy = c.lazyPut;
-    const partial: Pick<Runtime, 'mainBackend'> = { mainBackend: gMain };
     const buffer = new WriteBuffer<Tuple>({
-      // One batch at a time, in push order; each partition's share is one
-      // command in push order, so of two writes to a key the later one lands
-      // last. Tuples were validated by lazyPut.
-      apply: (batch) => this.#insertGrouped(partial as Runtime, batch, undefined, true).then(noop),
+      // One batch at a time, in push order; the router writes each
+      // partition's share as one command in push order, so of two writes to
+      // a key the later one lands last.
+      apply: (batch) => main.insertMany(batch).then(noop),
       ...(lazy.maxBatch === undefined ? {} : { maxBatch: lazy.maxBatch }),
       ...(lazy.maxPending === undefined ? {} : { maxPending: lazy.maxPending }),
       ...(lazy.maxWaiting === undefined ? {} : { maxWaiting: lazy.maxWaiting }),
@@ -308,56 +435,16 @@ export class SuperCache {
       main,
       kv: new TableRouter(gKv),
       sys: new TableRouter(gSys),
-      mainBackend: gMain,
-      gates,
-      shardSets,
+      mainBackend: typedScoped(gMain),
+      gates: [gMain, gKv, gSys],
+      shardSets: tables.shardSets,
       buffer,
-      provider,
+      provider: tables.provider,
       keyValues: new Map(),
       queues: new Map(),
       stacks: new Map(),
       structs: new Map(),
     };
-  }
-
-  /**
-   * Writes what `lazyPut` still buffers, then drops the tables (and leaves
-   * the cluster). Idempotent. Data operations afterwards fail with
-   * `SC_ERR_NOT_STARTED`, and so do structure handles taken before.
-   *
-   * @throws the error of a buffered batch that failed to write, after the
-   *   cache has stopped anyway.
-   */
-  stop(): Promise<void> {
-    if (this.#state === 'stopped') return Promise.resolve();
-    if (this.#state === 'stopping') return this.#stopping as Promise<void>;
-    const starting = this.#state === 'starting' ? this.#starting : undefined;
-    this.#state = 'stopping';
-    const p = (async () => {
-      if (starting !== undefined) await starting.catch(() => {});
-      const rt = this.#rt;
-      let failure: unknown;
-      try {
-        if (rt !== undefined) {
-          try {
-            await rt.buffer.stop();
-          } catch (e) {
-            failure = e;
-          }
-          this.#local.detach();
-          for (const g of rt.gates) g.close();
-          for (const s of rt.shardSets) s.close();
-          if (rt.provider !== undefined) await rt.provider.stop();
-        }
-      } finally {
-        this.#rt = undefined;
-        this.#state = 'stopped';
-        this.#stopping = undefined;
-      }
-      if (failure !== undefined) throw failure;
-    })();
-    this.#stopping = p;
-    return p;
   }
 
   #runtime(op: string): Runtime {
@@ -376,52 +463,6 @@ export class SuperCache {
     return assertTuple(obj, this.#keyPos, this.#partitionPos);
   }
 
-  /**
-   * Writes tuples grouped by partition: each partition's share in one
-   * `insert` command, routed by the same partition data a read uses. Every
-   * tuple is validated before anything is written.
-   */
-  #insertGrouped(
-    rt: Runtime,
-    tuples: readonly unknown[],
-    options: PutOptions | undefined,
-    validated = false,
-  ): Promise<unknown> {
-    const pp = this.#partitionPos;
-    const n = tuples.length;
-    let checked = tuples as readonly Tuple[];
-    if (!validated) {
-      const out = new Array<Tuple>(n);
-      for (let i = 0; i < n; i++) out[i] = this.#tuple(tuples[i]);
-      checked = out;
-    }
-    const ttl = options?.ttl;
-    const backend = rt.mainBackend;
-    if (n === 0) return Promise.resolve();
-    if (this.#config.numPartition === 1) {
-      return backend.exec((checked[0] as Tuple)[pp] as Term, 'insert', [checked, ttl], options);
-    }
-    const shardOf = backend.local.shardOf;
-    const groups: Array<Tuple[] | undefined> = new Array(this.#config.numPartition);
-    const firstData: Term[] = new Array(this.#config.numPartition);
-    for (let i = 0; i < n; i++) {
-      const t = checked[i] as Tuple;
-      const pd = t[pp] as Term;
-      const shard = shardOf(pd);
-      const g = groups[shard];
-      if (g === undefined) {
-        groups[shard] = [t];
-        firstData[shard] = pd;
-      } else g.push(t);
-    }
-    const writes: Promise<unknown>[] = [];
-    for (let shard = 0; shard < groups.length; shard++) {
-      const g = groups[shard];
-      if (g !== undefined) writes.push(backend.exec(firstData[shard] as Term, 'insert', [g, ttl], options));
-    }
-    return writes.length === 1 ? (writes[0] as Promise<unknown>) : Promise.all(writes);
-  }
-
   #partitionIndex(op: string, idx: unknown): number {
     const n = this.#config.numPartition;
     if (typeof idx !== 'number' || !Number.isInteger(idx) || idx < 0 || idx >= n) {
@@ -438,16 +479,17 @@ export class SuperCache {
 
   /**
    * Stores one tuple in the partition of `tuple[partitionPos]` (a set
-   * replaces the tuple with the same key; a bag adds it).
+   * replaces the tuple with the same key; a bag adds it). The cache stores
+   * a copy: changing `tuple` afterwards changes nothing stored.
    * @throws SuperCacheError `SC_ERR_TUPLE_TOO_SHORT` when the tuple has no
    *   element at `keyPos` or `partitionPos`; `SC_ERR_INVALID_TERM`;
-   *   `SC_ERR_NOT_STARTED`.
+   *   `SC_ERR_BAD_ARG` for a bad option; `SC_ERR_NOT_STARTED`.
    */
   async put(tuple: Tuple, options?: PutOptions): Promise<true> {
     const rt = this.#runtime('put');
+    checkCallOptions('put', options, WRITE_SHAPE);
     const t = this.#tuple(tuple);
-    await rt.mainBackend.exec(t[this.#partitionPos] as Term, 'insert', [[t], options?.ttl], options);
-    return true;
+    return rt.mainBackend.exec(t[this.#partitionPos] as Term, 'insert', [[t], options?.ttl], options);
   }
 
   /**
@@ -459,9 +501,9 @@ export class SuperCache {
    */
   async putBatch(tuples: readonly Tuple[], options?: PutOptions): Promise<true> {
     const rt = this.#runtime('putBatch');
+    checkCallOptions('putBatch', options, WRITE_SHAPE);
     if (!Array.isArray(tuples)) throw badArgument('putBatch', 'tuples', 'an array of tuples', tuples);
-    await this.#insertGrouped(rt, tuples, options);
-    return true;
+    return rt.main.insertMany(tuples, options);
   }
 
   /**
@@ -475,12 +517,13 @@ export class SuperCache {
    * `lazyPut`; call {@link SuperCache.flush} to order them.
    *
    * @throws SuperCacheError `SC_ERR_TUPLE_TOO_SHORT`, `SC_ERR_INVALID_TERM`,
-   *   `SC_ERR_NOT_STARTED`; `SC_ERR_BUFFER_FULL` (retryable) when too many
-   *   calls already wait for room.
+   *   `SC_ERR_BAD_ARG` for a bad option, `SC_ERR_NOT_STARTED`;
+   *   `SC_ERR_BUFFER_FULL` (retryable) when too many calls already wait for room.
    */
   lazyPut(tuple: Tuple, options?: RouteOptions): Promise<void> {
     try {
       const rt = this.#runtime('lazyPut');
+      checkCallOptions('lazyPut', options, ROUTE_SHAPE);
       const r = rt.buffer.push(this.#tuple(tuple), options);
       return r === undefined ? Promise.resolve() : r;
     } catch (e) {
@@ -494,6 +537,7 @@ export class SuperCache {
    */
   async flush(options?: RouteOptions): Promise<void> {
     const rt = this.#runtime('flush');
+    checkCallOptions('flush', options, ROUTE_SHAPE);
     await rt.buffer.flush(options?.signal === undefined ? undefined : { signal: options.signal });
   }
 
@@ -504,9 +548,9 @@ export class SuperCache {
    */
   async putPartition(tuple: Tuple, partitionData: Term, options?: PutOptions): Promise<true> {
     const rt = this.#runtime('putPartition');
+    checkCallOptions('putPartition', options, WRITE_SHAPE);
     const t = assertTuple(tuple, this.#keyPos);
-    await rt.mainBackend.exec(partitionData, 'insert', [[t], options?.ttl], options);
-    return true;
+    return rt.mainBackend.exec(partitionData, 'insert', [[t], options?.ttl], options);
   }
 
   /**
@@ -516,10 +560,10 @@ export class SuperCache {
    */
   async putPartitionByIdx(tuple: Tuple, idx: number, options?: PutOptions): Promise<true> {
     const rt = this.#runtime('putPartitionByIdx');
+    checkCallOptions('putPartitionByIdx', options, WRITE_SHAPE);
     const i = this.#partitionIndex('putPartitionByIdx', idx);
     const t = assertTuple(tuple, this.#keyPos);
-    await rt.mainBackend.execPartition(i, 'insert', [[t], options?.ttl], options);
-    return true;
+    return rt.mainBackend.execPartition(i, 'insert', [[t], options?.ttl], options);
   }
 
   // ---- reads ---------------------------------------------------------------
@@ -527,10 +571,11 @@ export class SuperCache {
   /**
    * The tuples whose key equals `probe[keyPos]`, in the partition of
    * `probe[partitionPos]`; other elements of the probe are ignored. `[]`
-   * when none. In local mode the array is shared with the table: do not
-   * mutate it.
+   * when none. The tuples are copies, yours to change (as they are over the
+   * wire); `cache.local.get` is the zero-copy read.
    * @throws SuperCacheError `SC_ERR_TUPLE_TOO_SHORT` when the probe has no
-   *   element at `keyPos` or `partitionPos`; `SC_ERR_NOT_STARTED`.
+   *   element at `keyPos` or `partitionPos`; `SC_ERR_BAD_ARG` for a bad
+   *   option (an unknown `readMode` included); `SC_ERR_NOT_STARTED`.
    */
   get(probe: Tuple, options?: ReadOptions): Promise<readonly Tuple[]> {
     const rt = this.#rt;
@@ -538,30 +583,42 @@ export class SuperCache {
     if (!Array.isArray(probe) || probe.length <= this.#maxPos) {
       return Promise.reject(badProbe(probe, this.#keyPos, this.#partitionPos));
     }
-    return rt.mainBackend.exec(
-      probe[this.#partitionPos] as Term,
-      'lookup',
-      [probe[this.#keyPos]],
-      options,
-    ) as Promise<readonly Tuple[]>;
+    if (options !== undefined) {
+      try {
+        checkCallOptions('get', options, READ_SHAPE);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    return rt.mainBackend.exec(probe[this.#partitionPos] as Term, 'lookup', [probe[this.#keyPos]], options);
   }
 
   /** The tuples at `key` in the partition of `partitionData`. */
   getByKeyPartition(key: Term, partitionData: Term, options?: ReadOptions): Promise<readonly Tuple[]> {
-    const rt = this.#rt;
-    if (rt === undefined || this.#state !== 'started')
-      return Promise.reject(notStarted(WHAT, 'getByKeyPartition'));
-    return rt.mainBackend.exec(partitionData, 'lookup', [key], options) as Promise<readonly Tuple[]>;
+    return this.#getAt('getByKeyPartition', key, partitionData, options);
   }
 
   /** The tuples at `key`, with `key` as the partition data too (`keyPos` and `partitionPos` hold the same element). */
   getSameKeyPartition(key: Term, options?: ReadOptions): Promise<readonly Tuple[]> {
-    return this.getByKeyPartition(key, key, options);
+    return this.#getAt('getSameKeyPartition', key, key, options);
   }
 
   /** The tuples at `key` in the partition of `partitionData` (the seed's `get_partition!`). */
   getPartition(key: Term, partitionData: Term, options?: ReadOptions): Promise<readonly Tuple[]> {
-    return this.getByKeyPartition(key, partitionData, options);
+    return this.#getAt('getPartition', key, partitionData, options);
+  }
+
+  #getAt(op: string, key: Term, partitionData: Term, options: ReadOptions | undefined): Promise<Tuple[]> {
+    const rt = this.#rt;
+    if (rt === undefined || this.#state !== 'started') return Promise.reject(notStarted(WHAT, op));
+    if (options !== undefined) {
+      try {
+        checkCallOptions(op, options, READ_SHAPE);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    return rt.mainBackend.exec(partitionData, 'lookup', [key], options);
   }
 
   /**
@@ -570,8 +627,9 @@ export class SuperCache {
    */
   async getPartitionByIdx(key: Term, idx: number, options?: ReadOptions): Promise<readonly Tuple[]> {
     const rt = this.#runtime('getPartitionByIdx');
+    checkCallOptions('getPartitionByIdx', options, READ_SHAPE);
     const i = this.#partitionIndex('getPartitionByIdx', idx);
-    return (await rt.mainBackend.execPartition(i, 'lookup', [key], options)) as readonly Tuple[];
+    return rt.mainBackend.execPartition(i, 'lookup', [key], options);
   }
 
   /**
@@ -581,29 +639,21 @@ export class SuperCache {
    */
   async getByMatch(pattern: Pattern, options?: PartitionScopeOptions): Promise<Term[][]> {
     const rt = this.#runtime('getByMatch');
-    if (options?.partition === undefined) return rt.main.match(pattern, options);
-    return this.#scoped(rt, options.partition, 'match', [pattern], options) as Promise<Term[][]>;
+    checkCallOptions('getByMatch', options, KEY_READ_SHAPE);
+    if (options?.partition === undefined) return rt.main.match(pattern, readPart(options));
+    const idx = this.#indexOf(rt, options.partition);
+    const r = await rt.mainBackend.broadcastPartitions([idx], 'match', [pattern], options);
+    return fanoutItems(r, rt.mainBackend.type);
   }
 
   /** Every tuple matching `pattern`; in one partition when `options.partition` is given. */
   async getByMatchObject(pattern: Pattern, options?: PartitionScopeOptions): Promise<Tuple[]> {
     const rt = this.#runtime('getByMatchObject');
-    if (options?.partition === undefined) return rt.main.matchObject(pattern, options);
-    return this.#scoped(rt, options.partition, 'matchObject', [pattern], options) as Promise<Tuple[]>;
-  }
-
-  async #scoped(
-    rt: Runtime,
-    partitionData: Term,
-    name: string,
-    args: readonly unknown[],
-    options: RouteOptions,
-  ): Promise<unknown[]> {
-    const idx = this.#indexOf(rt, partitionData);
-    return fanoutValues(
-      await rt.mainBackend.broadcastPartitions([idx], name, args, options),
-      rt.mainBackend.type,
-    );
+    checkCallOptions('getByMatchObject', options, KEY_READ_SHAPE);
+    if (options?.partition === undefined) return rt.main.matchObject(pattern, readPart(options));
+    const idx = this.#indexOf(rt, options.partition);
+    const r = await rt.mainBackend.broadcastPartitions([idx], 'matchObject', [pattern], options);
+    return fanoutItems(r, rt.mainBackend.type);
   }
 
   /**
@@ -613,11 +663,13 @@ export class SuperCache {
    */
   async scan<A>(fn: (obj: Tuple, acc: A) => A, acc: A, options?: PartitionScopeOptions): Promise<A> {
     const rt = this.#runtime('scan');
+    checkCallOptions('scan', options, KEY_READ_SHAPE);
     if (typeof fn !== 'function') throw badArgument('scan', 'fn', 'a function (tuple, acc) => acc', fn);
-    if (options?.partition === undefined) return rt.main.foldl(fn, acc, options);
-    const objs = (await this.#scoped(rt, options.partition, 'tab2list', [], options)) as Tuple[];
+    if (options?.partition === undefined) return rt.main.foldl(fn, acc, readPart(options));
+    const idx = this.#indexOf(rt, options.partition);
+    const r = await rt.mainBackend.broadcastPartitions([idx], 'tab2list', [], options);
     let a = acc;
-    for (const o of objs) a = fn(o, a);
+    for (const o of fanoutItems(r, rt.mainBackend.type)) a = fn(o, a);
     return a;
   }
 
@@ -626,11 +678,11 @@ export class SuperCache {
   /** Deletes the tuples at `probe[keyPos]` in the partition of `probe[partitionPos]`. */
   async delete(probe: Tuple, options?: RouteOptions): Promise<true> {
     const rt = this.#runtime('delete');
+    checkCallOptions('delete', options, ROUTE_SHAPE);
     if (!Array.isArray(probe) || probe.length <= this.#maxPos) {
       throw badProbe(probe, this.#keyPos, this.#partitionPos);
     }
-    await rt.mainBackend.exec(probe[this.#partitionPos] as Term, 'delete', [probe[this.#keyPos]], options);
-    return true;
+    return rt.mainBackend.exec(probe[this.#partitionPos] as Term, 'delete', [probe[this.#keyPos]], options);
   }
 
   /**
@@ -639,6 +691,7 @@ export class SuperCache {
    */
   async deleteAll(options?: RouteOptions): Promise<number> {
     const rt = this.#runtime('deleteAll');
+    checkCallOptions('deleteAll', options, ROUTE_SHAPE);
     return rt.main.deleteAllObjects(options);
   }
 
@@ -646,28 +699,38 @@ export class SuperCache {
    * Deletes the tuples matching `pattern` (in one partition when
    * `options.partition` is given). Resolves with how many.
    */
-  async deleteByMatch(pattern: Pattern, options?: PartitionScopeOptions): Promise<number> {
+  async deleteByMatch(pattern: Pattern, options?: PartitionDeleteOptions): Promise<number> {
     const rt = this.#runtime('deleteByMatch');
-    if (options?.partition === undefined) return rt.main.matchDelete(pattern, options);
+    checkCallOptions('deleteByMatch', options, KEY_WRITE_SHAPE);
+    if (options?.partition === undefined) return rt.main.matchDelete(pattern, routePart(options));
     const idx = this.#indexOf(rt, options.partition);
-    return (await rt.mainBackend.broadcastPartitions([idx], 'matchDelete', [pattern], options)) as number;
+    return rt.mainBackend.broadcastPartitions([idx], 'matchDelete', [pattern], options);
   }
 
   /** Deletes the tuples at `key` in the partition of `partitionData`. */
-  async deleteByKeyPartition(key: Term, partitionData: Term, options?: RouteOptions): Promise<true> {
-    const rt = this.#runtime('deleteByKeyPartition');
-    await rt.mainBackend.exec(partitionData, 'delete', [key], options);
-    return true;
+  deleteByKeyPartition(key: Term, partitionData: Term, options?: RouteOptions): Promise<true> {
+    return this.#deleteAt('deleteByKeyPartition', key, partitionData, options);
   }
 
   /** Deletes the tuples at `key`, with `key` as the partition data. */
   deleteSameKeyPartition(key: Term, options?: RouteOptions): Promise<true> {
-    return this.deleteByKeyPartition(key, key, options);
+    return this.#deleteAt('deleteSameKeyPartition', key, key, options);
   }
 
   /** Deletes the tuples at `key` in the partition of `partitionData` (the seed's `delete_partition!`). */
   deletePartition(key: Term, partitionData: Term, options?: RouteOptions): Promise<true> {
-    return this.deleteByKeyPartition(key, partitionData, options);
+    return this.#deleteAt('deletePartition', key, partitionData, options);
+  }
+
+  async #deleteAt(
+    op: string,
+    key: Term,
+    partitionData: Term,
+    options: RouteOptions | undefined,
+  ): Promise<true> {
+    const rt = this.#runtime(op);
+    checkCallOptions(op, options, ROUTE_SHAPE);
+    return rt.mainBackend.exec(partitionData, 'delete', [key], options);
   }
 
   /**
@@ -676,34 +739,32 @@ export class SuperCache {
    */
   async deletePartitionByIdx(key: Term, idx: number, options?: RouteOptions): Promise<true> {
     const rt = this.#runtime('deletePartitionByIdx');
+    checkCallOptions('deletePartitionByIdx', options, ROUTE_SHAPE);
     const i = this.#partitionIndex('deletePartitionByIdx', idx);
-    await rt.mainBackend.execPartition(i, 'delete', [key], options);
-    return true;
+    return rt.mainBackend.execPartition(i, 'delete', [key], options);
   }
 
   // ---- observability -------------------------------------------------------
 
   /**
    * Per-partition sizes and counters of this node's copy of the tuple table,
-   * their totals, the structures' sizes and the lazyPut buffer.
+   * their totals, the structures' sizes and the lazyPut buffer. Synchronous:
+   * it reads only this process's tables, in either mode. For the tuple table
+   * summed over every node of a cluster, see {@link SuperCache.clusterTotals}.
+   * @throws SuperCacheError `SC_ERR_NOT_STARTED`.
    */
-  async stats(): Promise<SuperCacheStats> {
+  stats(): SuperCacheStats {
     const rt = this.#runtime('stats');
     const [mainShards, kvShards, sysShards] = rt.shardSets as [ShardSet, ShardSet, ShardSet];
     const partitions: PartitionStats[] = [];
-    const totals = { ...EMPTY_STATS, size: 0, memory: 0 };
+    const totals = { ...emptyStats(), size: 0, memory: 0 };
     mainShards.tables.forEach((t, partition) => {
       const s = t.stats();
       const info = t.info();
       partitions.push({ partition, size: info.size, memory: info.memory, ...s });
       totals.size += info.size;
       totals.memory += info.memory;
-      totals.hits += s.hits;
-      totals.misses += s.misses;
-      totals.inserts += s.inserts;
-      totals.deletes += s.deletes;
-      totals.expirations += s.expirations;
-      totals.evictions += s.evictions;
+      addStats(totals, s);
     });
     const count = (s: ShardSet) => s.tables.reduce((n, t) => n + t.size, 0);
     return {
@@ -714,6 +775,23 @@ export class SuperCache {
       structures: { kv: count(kvShards), sys: count(sysShards) },
       lazyPut: rt.buffer.stats(),
     };
+  }
+
+  /**
+   * The tuple table's counters, size and memory summed over every node of
+   * the cluster (one round of fan-out commands); in local mode the same
+   * figures as `stats().totals`.
+   * @throws SuperCacheError `SC_ERR_BAD_ARG` for a bad option; `SC_ERR_NOT_STARTED`.
+   */
+  async clusterTotals(options?: ReadOptions): Promise<SuperCacheTotals> {
+    const rt = this.#runtime('clusterTotals');
+    checkCallOptions('clusterTotals', options, READ_SHAPE);
+    const [stats, size, memory] = await Promise.all([
+      rt.main.stats(options),
+      rt.main.size(options),
+      rt.main.memory(options),
+    ]);
+    return { ...stats, size, memory };
   }
 
   /**

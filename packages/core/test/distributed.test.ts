@@ -177,7 +177,7 @@ describe('PartitionedTable with distributed: true (memory transport)', () => {
     });
     started.tables.push(table);
     // Two more nodes host the same table with their own partition counts
-    // (one process can start a table name once, so these are bare nodes).
+    // (bare nodes, each with its own shard count).
     const others: ClusterNode[] = [];
     for (const [i, id] of ['n2', 'n3'].entries()) {
       const n = new ClusterNode({
@@ -204,6 +204,34 @@ describe('PartitionedTable with distributed: true (memory transport)', () => {
     } finally {
       for (const n of others) await n.stop();
     }
+  });
+
+  it('runs two nodes of one table in one process: names are scoped per node', async () => {
+    const net = new MemoryNetwork({ seed: 5 });
+    const nodes: PartitionedTable[] = [];
+    for (const id of ['p1', 'p2']) {
+      const t = await PartitionedTable.start({
+        name: 'pair',
+        distributed: true,
+        nodeId: id,
+        partitions: 2,
+        peers: nodes.map((n) => `${n.nodeId}=${n.nodeId}`),
+        clusterProvider: clusterProvider({ transport: net.createTransport(id), ...FAST }),
+      });
+      started.tables.push(t);
+      nodes.push(t);
+    }
+    const [a, b] = nodes as [PartitionedTable, PartitionedTable];
+    expect(PartitionedTable.whereis('pair', 'p1')).toBe(a);
+    expect(PartitionedTable.whereis('pair', 'p2')).toBe(b);
+    expect(() => PartitionedTable.whereis('pair')).toThrow(
+      expect.objectContaining({ code: 'SC_ERR_BAD_ARG' }),
+    );
+    for (let i = 0; i < 50; i++) await a.insert([`k${i}`, i]);
+    for (let i = 0; i < 50; i++) expect(await b.lookup(`k${i}`)).toEqual([[`k${i}`, i]]);
+    expect(a.local.size + b.local.size).toBe(50);
+    expect(a.local.size).toBeGreaterThan(0);
+    expect(b.local.size).toBeGreaterThan(0);
   });
 
   it('parses peers given as id=url or as a bare url', () => {

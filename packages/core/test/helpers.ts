@@ -58,6 +58,8 @@ export interface SeenCall {
   readonly kind: 'exec' | 'broadcast' | 'execPartition' | 'broadcastPartitions' | 'openCursor';
   readonly name: string;
   readonly args: readonly unknown[];
+  /** The `readMode` the call carried, if any. */
+  readonly readMode?: string | undefined;
 }
 
 /**
@@ -106,23 +108,23 @@ export class FakeCluster {
       keyPos: inner.keyPos,
       local: inner.local,
       exec(pd, name, args, o) {
-        calls.push({ table, kind: 'exec', name, args });
+        calls.push({ table, kind: 'exec', name, args, readMode: o?.readMode });
         return inner.exec(pd, name, args, o);
       },
       broadcast(name, args, o) {
-        calls.push({ table, kind: 'broadcast', name, args });
+        calls.push({ table, kind: 'broadcast', name, args, readMode: o?.readMode });
         return inner.broadcast(name, args, o);
       },
       openCursor(kind, arg, o) {
-        calls.push({ table, kind: 'openCursor', name: kind, args: [arg] });
+        calls.push({ table, kind: 'openCursor', name: kind, args: [arg], readMode: o?.readMode });
         return inner.openCursor(kind, arg, o);
       },
       execPartition(p, name, args, o) {
-        calls.push({ table, kind: 'execPartition', name, args });
+        calls.push({ table, kind: 'execPartition', name, args, readMode: o?.readMode });
         return inner.execPartition(p, name, args, o);
       },
       broadcastPartitions(ps, name, args, o) {
-        calls.push({ table, kind: 'broadcastPartitions', name, args });
+        calls.push({ table, kind: 'broadcastPartitions', name, args, readMode: o?.readMode });
         return inner.broadcastPartitions(ps, name, args, o);
       },
     };

@@ -19,7 +19,7 @@ async function start(options: Partial<PartitionedTableOptions> = {}): Promise<Pa
 }
 
 afterEach(async () => {
-  for (const name of PartitionedTable.names()) await PartitionedTable.whereis(name)?.stop();
+  for (const t of PartitionedTable.instances()) await t.stop();
 });
 
 const byFirst = (a: Tuple | Term[], b: Tuple | Term[]) => (String(a[0]) < String(b[0]) ? -1 : 1);
@@ -495,5 +495,95 @@ describe('definePartitionedTable (the macro form)', () => {
   it('has every table operation', () => {
     const def = definePartitionedTable({ name: uniqueName('ops') });
     for (const m of TABLE_METHODS) expect(typeof def[m], m).toBe('function');
+  });
+});
+
+describe('PartitionedTable names are scoped per node', () => {
+  it('starts one name on two node ids; refuses the same name twice on one node', async () => {
+    const name = uniqueName('scoped');
+    const a = await PartitionedTable.start({ name, nodeId: 'a' });
+    const b = await PartitionedTable.start({ name, nodeId: 'b' });
+    await expectCode(PartitionedTable.start({ name, nodeId: 'a' }), 'SC_ERR_NAME_TAKEN');
+    expect(PartitionedTable.whereis(name, 'a')).toBe(a);
+    expect(PartitionedTable.whereis(name, 'b')).toBe(b);
+    expect(PartitionedTable.names().filter((n) => n === name)).toEqual([name]);
+    // By name alone the module form cannot tell the two apart, and says so.
+    await expectCode(PartitionedEts.lookup(name, 'k'), 'SC_ERR_BAD_ARG');
+    await a.insert(['k', 1]);
+    expect(await b.lookup('k')).toEqual([]);
+    await a.stop();
+    expect(PartitionedTable.whereis(name)).toBe(b);
+    expect(await PartitionedEts.lookup(name, 'k')).toEqual([]);
+    const again = await PartitionedTable.start({ name, nodeId: 'a' });
+    expect(PartitionedTable.whereis(name, 'a')).toBe(again);
+  });
+
+  it('a definition with a nodeId reaches that node only', async () => {
+    const name = uniqueName('defnode');
+    const onA = definePartitionedTable({ name, nodeId: 'a' });
+    const onB = definePartitionedTable({ name, nodeId: 'b' });
+    await onA.start();
+    await onB.start();
+    await onA.insert(['k', 'from a']);
+    expect(await onB.lookup('k')).toEqual([]);
+    expect(await onA.lookup('k')).toEqual([['k', 'from a']]);
+    await onA.stop();
+    expect(onA.started).toBe(false);
+    expect(onB.started).toBe(true);
+  });
+});
+
+describe('PartitionedTable per-call options', () => {
+  it('refuses unknown and mistyped options with SC_ERR_BAD_ARG naming them, writing nothing', async () => {
+    const t = await start({ partitions: 4 });
+    const e = await expectCode(t.insert(['k', 1], { ttl: '50' } as never), 'SC_ERR_BAD_ARG');
+    expect(e.details).toMatchObject({ op: 'insert', option: 'ttl' });
+    await expectCode(t.insert([['k', 1]], { tll: 5 } as never), 'SC_ERR_BAD_ARG');
+    // Keys route by rendezvous: a partition override is not a table option.
+    const p = await expectCode(t.lookup('k', { partition: 'x' } as never), 'SC_ERR_BAD_ARG');
+    expect(p.details).toMatchObject({ option: 'partition' });
+    await expectCode(t.delete('k', { readMode: 'local' } as never), 'SC_ERR_BAD_ARG');
+    await expectCode(t.updateCounter('k', 1, ['k', 0], { ttl: 1 } as never), 'SC_ERR_BAD_ARG');
+    expect(await t.size()).toBe(0);
+  });
+
+  it('accepts exactly the three read modes on every read, all answering the same locally', async () => {
+    const t = await start({ type: 'ordered_set', partitions: 3 });
+    await t.insert([
+      ['a', 1],
+      ['b', 2],
+    ]);
+    for (const readMode of ['local', 'primary', 'quorum'] as const) {
+      expect(await t.lookup('a', { readMode })).toEqual([['a', 1]]);
+      expect(await t.tab2list({ readMode })).toEqual([
+        ['a', 1],
+        ['b', 2],
+      ]);
+      expect(await t.first({ readMode })).toBe('a');
+      expect((await t.selectPage([[[$(1), _], [], [$(1)]]], 5, { readMode })).items).toEqual(['a', 'b']);
+      expect(await t.foldl((o, n: number) => n + (o[1] as number), 0, { readMode })).toBe(3);
+      expect((await t.info({ readMode })).size).toBe(2);
+    }
+    const bogus = { readMode: 'bogus' } as never;
+    for (const read of [
+      () => t.lookup('a', bogus),
+      () => t.member('a', bogus),
+      () => t.info(bogus),
+      () => t.select([[[_, _], [], ['$_']]], bogus),
+      () => t.next('a', bogus),
+      () => t.foldr((_o, n: number) => n, 0, bogus),
+    ]) {
+      await expectCode(read(), 'SC_ERR_BAD_ARG');
+    }
+  });
+
+  it('results are copies: changing one changes nothing stored', async () => {
+    const t = await start();
+    const obj: unknown[] = ['k', [1]];
+    await t.insert(obj as Tuple);
+    (obj[1] as number[]).push(2);
+    const r = (await t.lookup('k')) as unknown as unknown[][];
+    (r[0] as unknown[])[1] = 'changed';
+    expect(await t.lookup('k')).toEqual([['k', [1]]]);
   });
 });

@@ -5,7 +5,9 @@
  */
 
 import { SuperCacheError, type TableType, type Term } from '@supercache/storage';
+import type { ReadMode } from './call-options.js';
 import type { CommandContext } from './commands.js';
+import { copyArgs, copyData } from './copy.js';
 import type { CursorKind, CursorPage, ShardSet } from './shard-set.js';
 
 /** Options of one routed operation. */
@@ -21,8 +23,19 @@ export interface RouteOptions {
   readMode?: ReadMode;
 }
 
-/** See {@link RouteOptions.readMode}. */
-export type ReadMode = 'local' | 'primary' | 'quorum';
+/**
+ * What a backend receives with every command: the routing options, and for
+ * a read the copy that should answer it. The facades validate these before
+ * they call (see `checkCallOptions`); a backend only reads them.
+ */
+export interface ExecOptions extends RouteOptions {
+  /**
+   * Which copy answers a read (see {@link ReadMode}). A cluster backend may
+   * act on it; {@link LocalBackend} holds the one copy, so it ignores it.
+   * Writes never carry it. @defaultValue 'primary'
+   */
+  readMode?: ReadMode;
+}
 
 /** A cursor spanning every node of a backend; pages arrive in order. */
 export interface BackendCursor {
@@ -39,11 +52,11 @@ export interface Backend {
   /** Key position of every tuple. */
   readonly keyPos: number;
   /** Runs a shard command on the shard owning `partitionData`. */
-  exec(partitionData: Term, name: string, args: readonly unknown[], options?: RouteOptions): Promise<unknown>;
+  exec(partitionData: Term, name: string, args: readonly unknown[], options?: ExecOptions): Promise<unknown>;
   /** Runs a node command on every node and merges the results. */
-  broadcast(name: string, args: readonly unknown[], options?: RouteOptions): Promise<unknown>;
-  /** Opens a cursor over every node. */
-  openCursor(kind: CursorKind, arg: unknown, options?: RouteOptions): Promise<BackendCursor>;
+  broadcast(name: string, args: readonly unknown[], options?: ExecOptions): Promise<unknown>;
+  /** Opens a cursor over every node (`options.readMode` as for `exec`). */
+  openCursor(kind: CursorKind, arg: unknown, options?: ExecOptions): Promise<BackendCursor>;
   /**
    * This node's own shards, for synchronous hot-path reads (`cache.local`),
    * with the function that picks the shard for some partition data.
@@ -65,6 +78,13 @@ export interface LocalBackendOptions {
   readonly shards: ShardSet;
   /** Maps partition data to a shard index in `[0, shards.shardCount)`. */
   readonly shardOf: (partitionData: Term) => number;
+  /**
+   * Copy the data crossing the backend — the arguments going in, the
+   * results and cursor pages coming out — so a caller never shares an array
+   * with a table, as over the wire. Done synchronously, with the command, so
+   * it costs no extra promise. @defaultValue false
+   */
+  readonly copy?: boolean;
 }
 
 /** The `SC_ERR_ABORTED` error for an aborted signal (its reason as `cause`). */
@@ -82,7 +102,10 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 
 const LOCAL_CTX: CommandContext = { version: undefined };
 
-/** Runs every command in this process. */
+/**
+ * Runs every command in this process, on the one copy there is: every
+ * `readMode` reads it, so the option is accepted and ignored.
+ */
 export class LocalBackend implements Backend {
   readonly type: TableType;
   readonly keyPos: number;
@@ -90,8 +113,10 @@ export class LocalBackend implements Backend {
   readonly #shards: ShardSet;
   readonly #shardOf: (pd: Term) => number;
   readonly #all: readonly number[];
+  readonly #copy: boolean;
 
   constructor(options: LocalBackendOptions) {
+    this.#copy = options.copy === true;
     this.#shards = options.shards;
     this.#shardOf = options.shardOf;
     this.type = options.shards.type;
@@ -101,24 +126,24 @@ export class LocalBackend implements Backend {
     this.local = { shards: options.shards, shardOf: options.shardOf, ownedShards: () => all };
   }
 
+  /** The arguments a command runs with: copied when the backend copies. */
+  #in(args: readonly unknown[]): readonly unknown[] {
+    return this.#copy ? copyArgs(args) : args;
+  }
+
   /** Runs `fn` now, as a settled promise: local commands are synchronous. */
   #now(options: RouteOptions | undefined, fn: () => unknown): Promise<unknown> {
     try {
       throwIfAborted(options?.signal);
-      return Promise.resolve(fn());
+      return Promise.resolve(this.#copy ? copyData(fn()) : fn());
     } catch (e) {
       return Promise.reject(e);
     }
   }
 
-  exec(
-    partitionData: Term,
-    name: string,
-    args: readonly unknown[],
-    options?: RouteOptions,
-  ): Promise<unknown> {
+  exec(partitionData: Term, name: string, args: readonly unknown[], options?: ExecOptions): Promise<unknown> {
     return this.#now(options, () =>
-      this.#shards.runShard(this.#shardOf(partitionData), name, args, LOCAL_CTX),
+      this.#shards.runShard(this.#shardOf(partitionData), name, this.#in(args), LOCAL_CTX),
     );
   }
 
@@ -127,13 +152,13 @@ export class LocalBackend implements Backend {
     partition: number,
     name: string,
     args: readonly unknown[],
-    options?: RouteOptions,
+    options?: ExecOptions,
   ): Promise<unknown> {
-    return this.#now(options, () => this.#shards.runShard(partition, name, args, LOCAL_CTX));
+    return this.#now(options, () => this.#shards.runShard(partition, name, this.#in(args), LOCAL_CTX));
   }
 
-  broadcast(name: string, args: readonly unknown[], options?: RouteOptions): Promise<unknown> {
-    return this.#now(options, () => this.#shards.runNode(name, args, LOCAL_CTX));
+  broadcast(name: string, args: readonly unknown[], options?: ExecOptions): Promise<unknown> {
+    return this.#now(options, () => this.#shards.runNode(name, this.#in(args), LOCAL_CTX));
   }
 
   /** Runs a node command over the given shard indexes only, merged as `broadcast` merges. */
@@ -141,15 +166,16 @@ export class LocalBackend implements Backend {
     partitions: readonly number[],
     name: string,
     args: readonly unknown[],
-    options?: RouteOptions,
+    options?: ExecOptions,
   ): Promise<unknown> {
-    return this.#now(options, () => this.#shards.runNode(name, args, LOCAL_CTX, partitions));
+    return this.#now(options, () => this.#shards.runNode(name, this.#in(args), LOCAL_CTX, partitions));
   }
 
-  async openCursor(kind: CursorKind, arg: unknown, options?: RouteOptions): Promise<BackendCursor> {
+  async openCursor(kind: CursorKind, arg: unknown, options?: ExecOptions): Promise<BackendCursor> {
     throwIfAborted(options?.signal);
     const shards = this.#shards;
-    const id = shards.openCursor(kind, arg);
+    const id = shards.openCursor(kind, this.#copy ? copyData(arg) : arg);
+    const copy = this.#copy;
     let open = true;
     return {
       next: async (limit, o) => {
@@ -157,7 +183,7 @@ export class LocalBackend implements Backend {
         if (!open) return { items: [], done: true };
         const page = shards.cursorNext(id, limit);
         if (page.done) open = false;
-        return page;
+        return copy ? { items: copyData(page.items), done: page.done } : page;
       },
       close: async () => {
         if (open) shards.closeCursor(id);

@@ -12,6 +12,7 @@ import {
   type Pattern,
   SuperCacheError,
   type Table,
+  type TableStats,
   type TableType,
   type Term,
   type Tuple,
@@ -26,6 +27,7 @@ import {
   sumMerge,
   writeObjects,
 } from './commands.js';
+import { sumStats } from './helpers.js';
 
 function shard(write: boolean, run: ShardCommand['run']): ShardCommand {
   return { scope: 'shard', write, run };
@@ -263,31 +265,8 @@ export function builtinCommands(): Record<string, Command> {
     memory: node(false, (ts) => sumOver(ts, (t) => t.info().memory), sumMerge),
     stats: node(
       false,
-      (ts) => {
-        const s = { hits: 0, misses: 0, inserts: 0, deletes: 0, expirations: 0, evictions: 0 };
-        for (const t of ts) {
-          const x = t.stats();
-          s.hits += x.hits;
-          s.misses += x.misses;
-          s.inserts += x.inserts;
-          s.deletes += x.deletes;
-          s.expirations += x.expirations;
-          s.evictions += x.evictions;
-        }
-        return s;
-      },
-      (rs) => {
-        const s = { hits: 0, misses: 0, inserts: 0, deletes: 0, expirations: 0, evictions: 0 };
-        for (const r of rs as Array<typeof s>) {
-          s.hits += r.hits;
-          s.misses += r.misses;
-          s.inserts += r.inserts;
-          s.deletes += r.deletes;
-          s.expirations += r.expirations;
-          s.evictions += r.evictions;
-        }
-        return s;
-      },
+      (ts) => sumStats(ts.map((t) => t.stats())),
+      (rs) => sumStats(rs as TableStats[]),
     ),
     next: node(
       false,

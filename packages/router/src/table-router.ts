@@ -7,6 +7,7 @@
 import {
   assertTuple,
   type CounterOp,
+  isFlatTuple,
   keyOf,
   type MapKey,
   type MatchSpec,
@@ -19,10 +20,37 @@ import {
   type Tuple,
 } from '@supercache/storage';
 import type { Backend, BackendCursor, RouteOptions } from './backend.js';
-import { fanoutValues } from './builtin.js';
+import {
+  checkCallOptions,
+  KEY_READ_SHAPE,
+  KEY_WRITE_SHAPE,
+  READ_SHAPE,
+  type ReadMode,
+  ROUTE_SHAPE,
+  STREAM_SHAPE,
+  WRITE_SHAPE,
+} from './call-options.js';
+import {
+  type FanoutItem,
+  type FanoutResult,
+  fanoutItems,
+  type NodeArgs,
+  type NodeResult,
+  type TypedBackend,
+  typedBackend,
+} from './command-map.js';
 import type { CursorKind } from './shard-set.js';
 
-/** Options of a single-key operation. */
+/** Options of a read. */
+export interface ReadOptions extends RouteOptions {
+  /**
+   * Which copy answers in distributed mode (see {@link ReadMode}); in one
+   * process every mode reads the one copy. @defaultValue 'local'
+   */
+  readMode?: ReadMode;
+}
+
+/** Options of a single-key write. */
 export interface KeyOptions extends RouteOptions {
   /**
    * Partition data, when it differs from the key (SuperCache's
@@ -31,10 +59,19 @@ export interface KeyOptions extends RouteOptions {
   partition?: Term;
 }
 
+/** Options of a single-key read. */
+export interface KeyReadOptions extends KeyOptions, ReadOptions {}
+
 /** Options of a write. */
 export interface WriteOptions extends RouteOptions {
-  /** Time to live in ms for the written objects (0 = none). */
+  /** Time to live in ms for the written objects: a finite number ≥ 0 (0 = none). */
   ttl?: number;
+}
+
+/** Options of a stream or a fold. */
+export interface StreamOptions extends ReadOptions {
+  /** Objects fetched per page from each node. @defaultValue 1000 */
+  pageSize?: number;
 }
 
 /** A paging continuation: pass it back alone for the next page. */
@@ -60,40 +97,77 @@ function checkLimit(limit: unknown): number {
   return limit;
 }
 
-/** The routed, asynchronous table. */
+/** The fan-out reads whose results are lists of items. */
+type FanoutRead = 'select' | 'selectReverse' | 'match' | 'matchObject' | 'tab2list';
+
+/** One partition's share of a batch: the partition data of its first tuple routes it. */
+interface Group {
+  readonly pd: Term;
+  readonly objs: Tuple[];
+}
+
+/**
+ * The routed, asynchronous table. Every method checks its options bag
+ * (`SC_ERR_BAD_ARG` naming an unknown or mistyped option) before it routes.
+ */
 export class TableRouter {
   readonly backend: Backend;
   readonly type: TableType;
   readonly keyPos: number;
   readonly partitionPos: number;
+  readonly #b: TypedBackend;
+  readonly #maxPos: number;
 
   constructor(backend: Backend, options: TableRouterOptions = {}) {
     this.backend = backend;
+    this.#b = typedBackend(backend);
     this.type = backend.type;
     this.keyPos = backend.keyPos;
     this.partitionPos = options.partitionPos ?? backend.keyPos;
+    this.#maxPos = Math.max(this.keyPos, this.partitionPos);
   }
 
   #pd(key: Term, options: KeyOptions | undefined): Term {
     return options?.partition !== undefined ? options.partition : key;
   }
 
+  /**
+   * Validates a tuple to store. A flat tuple of primitives (the common case)
+   * is checked in one pass without allocating; anything else takes the full
+   * term walk.
+   */
   #tuple(obj: unknown): Tuple {
+    if (Array.isArray(obj) && obj.length > this.#maxPos && isFlatTuple(obj)) return obj as Tuple;
     return assertTuple(obj, this.keyPos, this.partitionPos);
   }
 
-  /** Groups tuples by partition data, validating each. */
-  #group(objs: readonly unknown[]): Map<unknown, { pd: Term; objs: Tuple[] }> {
+  /**
+   * Validates every tuple, then groups them by the shard their partition
+   * data routes to, in input order within each group. The one grouping path
+   * of every batch write (SuperCache's `putBatch` and `lazyPut` included).
+   */
+  #group(objs: readonly unknown[]): Group[] {
     if (!Array.isArray(objs)) throw new SuperCacheError('SC_ERR_BAD_ARG', 'expected an array of tuples');
-    const groups = new Map<unknown, { pd: Term; objs: Tuple[] }>();
-    const shardOf = this.backend.local.shardOf;
-    for (const o of objs) {
-      const t = this.#tuple(o);
-      const pd = t[this.partitionPos] as Term;
+    const n = objs.length;
+    const checked = new Array<Tuple>(n);
+    for (let i = 0; i < n; i++) checked[i] = this.#tuple(objs[i]);
+    if (n === 0) return [];
+    const pp = this.partitionPos;
+    const local = this.backend.local;
+    if (local.shards.shardCount === 1) return [{ pd: (checked[0] as Tuple)[pp] as Term, objs: checked }];
+    const shardOf = local.shardOf;
+    const byShard: Array<Group | undefined> = new Array(local.shards.shardCount);
+    const groups: Group[] = [];
+    for (let i = 0; i < n; i++) {
+      const t = checked[i] as Tuple;
+      const pd = t[pp] as Term;
       const shard = shardOf(pd);
-      let g = groups.get(shard);
-      if (g === undefined) groups.set(shard, (g = { pd, objs: [] }));
-      g.objs.push(t);
+      const g = byShard[shard];
+      if (g === undefined) {
+        const created = { pd, objs: [t] };
+        byShard[shard] = created;
+        groups.push(created);
+      } else g.objs.push(t);
     }
     return groups;
   }
@@ -102,29 +176,32 @@ export class TableRouter {
 
   /** Inserts one tuple. */
   async insert(obj: Tuple, options?: WriteOptions): Promise<true> {
+    checkCallOptions('insert', options, WRITE_SHAPE);
     const t = this.#tuple(obj);
-    await this.backend.exec(t[this.partitionPos] as Term, 'insert', [[t], options?.ttl], options);
-    return true;
+    return this.#b.exec(t[this.partitionPos] as Term, 'insert', [[t], options?.ttl], options);
   }
 
-  /** Inserts many tuples; each partition's share lands in one step. */
+  /**
+   * Inserts many tuples; each partition's share lands in one step, in input
+   * order. Every tuple is validated before anything is written.
+   */
   async insertMany(objs: readonly Tuple[], options?: WriteOptions): Promise<true> {
+    checkCallOptions('insertMany', options, WRITE_SHAPE);
     const groups = this.#group(objs);
-    await Promise.all(
-      [...groups.values()].map((g) => this.backend.exec(g.pd, 'insert', [g.objs, options?.ttl], options)),
-    );
+    const ttl = options?.ttl;
+    if (groups.length === 1) {
+      const g = groups[0] as Group;
+      return this.#b.exec(g.pd, 'insert', [g.objs, ttl], options);
+    }
+    await Promise.all(groups.map((g) => this.#b.exec(g.pd, 'insert', [g.objs, ttl], options)));
     return true;
   }
 
   /** Inserts unless the key exists; false when it does. */
   async insertNew(obj: Tuple, options?: WriteOptions): Promise<boolean> {
+    checkCallOptions('insertNew', options, WRITE_SHAPE);
     const t = this.#tuple(obj);
-    return (await this.backend.exec(
-      t[this.partitionPos] as Term,
-      'insertNew',
-      [t, options?.ttl],
-      options,
-    )) as boolean;
+    return this.#b.exec(t[this.partitionPos] as Term, 'insertNew', [t, options?.ttl], options);
   }
 
   /**
@@ -133,32 +210,31 @@ export class TableRouter {
    * one process; across nodes see `docs/guides/distributed.md`.
    */
   async insertNewMany(objs: readonly Tuple[], options?: WriteOptions): Promise<boolean> {
-    const groups = this.#group(objs);
+    checkCallOptions('insertNewMany', options, WRITE_SHAPE);
+    const list = this.#group(objs);
     const seen = new Set<MapKey>();
-    for (const g of groups.values()) for (const o of g.objs) seen.add(keyOf(o[this.keyPos] as Term));
+    for (const g of list) for (const o of g.objs) seen.add(keyOf(o[this.keyPos] as Term));
     if (seen.size !== objs.length && this.type !== 'bag' && this.type !== 'duplicate_bag') {
       // A repeated key in the list is refused for sets, as insertNew would refuse the second.
       return false;
     }
-    const list = [...groups.values()];
+    const ttl = options?.ttl;
     if (list.length <= 1) {
       const g = list[0];
       if (g === undefined) return true;
-      return (await this.backend.exec(g.pd, 'insertNewMany', [g.objs, options?.ttl], options)) as boolean;
+      return this.#b.exec(g.pd, 'insertNewMany', [g.objs, ttl], options);
     }
     // Several partitions: check every key first, then write each share with
     // insertNewMany; if a key appeared in between, undo the shares written.
     const present = await Promise.all(
-      list.map((g) =>
-        this.backend.exec(g.pd, 'anyMember', [g.objs.map((o) => o[this.keyPos] as Term)], options),
-      ),
+      list.map((g) => this.#b.exec(g.pd, 'anyMember', [g.objs.map((o) => o[this.keyPos] as Term)], options)),
     );
-    if (present.some((p) => p === true)) return false;
-    const done: typeof list = [];
+    if (present.some((p) => p)) return false;
+    const done: Group[] = [];
     for (const g of list) {
-      const ok = (await this.backend.exec(g.pd, 'insertNewMany', [g.objs, options?.ttl], options)) as boolean;
+      const ok = await this.#b.exec(g.pd, 'insertNewMany', [g.objs, ttl], options);
       if (!ok) {
-        await Promise.all(done.map((d) => this.backend.exec(d.pd, 'deleteObjects', [d.objs], options)));
+        await Promise.all(done.map((d) => this.#b.exec(d.pd, 'deleteObjects', [d.objs], options)));
         return false;
       }
       done.push(g);
@@ -173,12 +249,8 @@ export class TableRouter {
     defaultObj?: Tuple,
     options?: KeyOptions,
   ): Promise<number | number[]> {
-    return (await this.backend.exec(
-      this.#pd(key, options),
-      'updateCounter',
-      [key, op, defaultObj ?? null],
-      options,
-    )) as number | number[];
+    checkCallOptions('updateCounter', options, KEY_WRITE_SHAPE);
+    return this.#b.exec(this.#pd(key, options), 'updateCounter', [key, op, defaultObj ?? null], options);
   }
 
   /** Replaces elements of the object at `key`; false when there is none. */
@@ -187,118 +259,138 @@ export class TableRouter {
     update: readonly [number, Term] | ReadonlyArray<readonly [number, Term]>,
     options?: KeyOptions,
   ): Promise<boolean> {
-    return (await this.backend.exec(
-      this.#pd(key, options),
-      'updateElement',
-      [key, update],
-      options,
-    )) as boolean;
+    checkCallOptions('updateElement', options, KEY_WRITE_SHAPE);
+    return this.#b.exec(this.#pd(key, options), 'updateElement', [key, update], options);
   }
 
   /** Removes and returns the objects at `key`. */
   async take(key: Term, options?: KeyOptions): Promise<Tuple[]> {
-    return (await this.backend.exec(this.#pd(key, options), 'take', [key], options)) as Tuple[];
+    checkCallOptions('take', options, KEY_WRITE_SHAPE);
+    return this.#b.exec(this.#pd(key, options), 'take', [key], options);
   }
 
   /** Deletes every object at `key`. */
   async delete(key: Term, options?: KeyOptions): Promise<true> {
-    await this.backend.exec(this.#pd(key, options), 'delete', [key], options);
-    return true;
+    checkCallOptions('delete', options, KEY_WRITE_SHAPE);
+    return this.#b.exec(this.#pd(key, options), 'delete', [key], options);
   }
 
   /** Deletes exactly this object. */
   async deleteObject(obj: Tuple, options?: RouteOptions): Promise<true> {
+    checkCallOptions('deleteObject', options, ROUTE_SHAPE);
     const t = this.#tuple(obj);
-    await this.backend.exec(t[this.partitionPos] as Term, 'deleteObject', [t], options);
-    return true;
+    return this.#b.exec(t[this.partitionPos] as Term, 'deleteObject', [t], options);
   }
 
   /** Deletes everything; resolves with the number of objects removed. */
   async deleteAllObjects(options?: RouteOptions): Promise<number> {
-    return (await this.backend.broadcast('deleteAllObjects', [], options)) as number;
+    checkCallOptions('deleteAllObjects', options, ROUTE_SHAPE);
+    return this.#b.broadcast('deleteAllObjects', [], options);
   }
 
   // ---- reads ------------------------------------------------------------
 
   /** The objects at `key` (`[]` when none). */
-  async lookup(key: Term, options?: KeyOptions): Promise<Tuple[]> {
-    return (await this.backend.exec(this.#pd(key, options), 'lookup', [key], options)) as Tuple[];
+  async lookup(key: Term, options?: KeyReadOptions): Promise<Tuple[]> {
+    checkCallOptions('lookup', options, KEY_READ_SHAPE);
+    return this.#b.exec(this.#pd(key, options), 'lookup', [key], options);
   }
 
   /** Element `pos` of the object at `key` (a list for bags). */
-  async lookupElement(key: Term, pos: number, options?: KeyOptions): Promise<Term> {
-    return (await this.backend.exec(this.#pd(key, options), 'lookupElement', [key, pos], options)) as Term;
+  async lookupElement(key: Term, pos: number, options?: KeyReadOptions): Promise<Term> {
+    checkCallOptions('lookupElement', options, KEY_READ_SHAPE);
+    return this.#b.exec(this.#pd(key, options), 'lookupElement', [key, pos], options);
   }
 
   /** True when `key` has an object. */
-  async member(key: Term, options?: KeyOptions): Promise<boolean> {
-    return (await this.backend.exec(this.#pd(key, options), 'member', [key], options)) as boolean;
+  async member(key: Term, options?: KeyReadOptions): Promise<boolean> {
+    checkCallOptions('member', options, KEY_READ_SHAPE);
+    return this.#b.exec(this.#pd(key, options), 'member', [key], options);
   }
 
   /** Every object (ordered_set: in key order). Prefer paging for big tables. */
-  async tab2list(options?: RouteOptions): Promise<Tuple[]> {
-    return this.#values('tab2list', [], options) as Promise<Tuple[]>;
+  async tab2list(options?: ReadOptions): Promise<Tuple[]> {
+    checkCallOptions('tab2list', options, READ_SHAPE);
+    return this.#values('tab2list', [], options);
   }
 
   /** Number of objects on every node. */
-  async size(options?: RouteOptions): Promise<number> {
-    return (await this.backend.broadcast('size', [], options)) as number;
+  async size(options?: ReadOptions): Promise<number> {
+    checkCallOptions('size', options, READ_SHAPE);
+    return this.#b.broadcast('size', [], options);
   }
 
   /** Estimated bytes on every node. */
-  async memory(options?: RouteOptions): Promise<number> {
-    return (await this.backend.broadcast('memory', [], options)) as number;
+  async memory(options?: ReadOptions): Promise<number> {
+    checkCallOptions('memory', options, READ_SHAPE);
+    return this.#b.broadcast('memory', [], options);
   }
 
   /** Summed storage counters of every node. */
-  async stats(options?: RouteOptions): Promise<TableStats> {
-    return (await this.backend.broadcast('stats', [], options)) as TableStats;
+  async stats(options?: ReadOptions): Promise<TableStats> {
+    checkCallOptions('stats', options, READ_SHAPE);
+    return this.#b.broadcast('stats', [], options);
   }
 
-  async #values(name: string, args: readonly unknown[], options?: RouteOptions): Promise<unknown[]> {
-    return fanoutValues(await this.backend.broadcast(name, args, options), this.type);
+  /** The items of a fan-out read. */
+  async #values<N extends FanoutRead>(
+    name: N,
+    args: NodeArgs<N>,
+    options: ReadOptions | undefined,
+  ): Promise<FanoutItem<NodeResult<N>>[]> {
+    // The map types each read's result; TypeScript cannot follow it through a generic name.
+    const r = (await this.#b.broadcast(name, args, options)) as FanoutResult<FanoutItem<NodeResult<N>>>;
+    return fanoutItems(r, this.type);
   }
 
   // ---- patterns and match specs ------------------------------------------
 
   /** Bindings of `$1..$n` for each matching object. */
-  async match(pattern: Pattern, options?: RouteOptions): Promise<Term[][]> {
-    return this.#values('match', [pattern], options) as Promise<Term[][]>;
+  async match(pattern: Pattern, options?: ReadOptions): Promise<Term[][]> {
+    checkCallOptions('match', options, READ_SHAPE);
+    return this.#values('match', [pattern], options);
   }
 
   /** Every matching object. */
-  async matchObject(pattern: Pattern, options?: RouteOptions): Promise<Tuple[]> {
-    return this.#values('matchObject', [pattern], options) as Promise<Tuple[]>;
+  async matchObject(pattern: Pattern, options?: ReadOptions): Promise<Tuple[]> {
+    checkCallOptions('matchObject', options, READ_SHAPE);
+    return this.#values('matchObject', [pattern], options);
   }
 
   /** Deletes matching objects; resolves with how many. */
   async matchDelete(pattern: Pattern, options?: RouteOptions): Promise<number> {
-    return (await this.backend.broadcast('matchDelete', [pattern], options)) as number;
+    checkCallOptions('matchDelete', options, ROUTE_SHAPE);
+    return this.#b.broadcast('matchDelete', [pattern], options);
   }
 
   /** Body results of a match spec. */
-  async select(spec: MatchSpec, options?: RouteOptions): Promise<Term[]> {
-    return this.#values('select', [spec], options) as Promise<Term[]>;
+  async select(spec: MatchSpec, options?: ReadOptions): Promise<Term[]> {
+    checkCallOptions('select', options, READ_SHAPE);
+    return this.#values('select', [spec], options);
   }
 
   /** `select` in reverse order (meaningful for ordered_set). */
-  async selectReverse(spec: MatchSpec, options?: RouteOptions): Promise<Term[]> {
-    return this.#values('selectReverse', [spec], options) as Promise<Term[]>;
+  async selectReverse(spec: MatchSpec, options?: ReadOptions): Promise<Term[]> {
+    checkCallOptions('selectReverse', options, READ_SHAPE);
+    return this.#values('selectReverse', [spec], options);
   }
 
   /** Number of objects for which the spec returns `true`. */
-  async selectCount(spec: MatchSpec, options?: RouteOptions): Promise<number> {
-    return (await this.backend.broadcast('selectCount', [spec], options)) as number;
+  async selectCount(spec: MatchSpec, options?: ReadOptions): Promise<number> {
+    checkCallOptions('selectCount', options, READ_SHAPE);
+    return this.#b.broadcast('selectCount', [spec], options);
   }
 
   /** Deletes objects for which the spec returns `true`; resolves with how many. */
   async selectDelete(spec: MatchSpec, options?: RouteOptions): Promise<number> {
-    return (await this.backend.broadcast('selectDelete', [spec], options)) as number;
+    checkCallOptions('selectDelete', options, ROUTE_SHAPE);
+    return this.#b.broadcast('selectDelete', [spec], options);
   }
 
   /** Replaces matched objects with the body result (same key); resolves with how many. */
   async selectReplace(spec: MatchSpec, options?: RouteOptions): Promise<number> {
-    return (await this.backend.broadcast('selectReplace', [spec], options)) as number;
+    checkCallOptions('selectReplace', options, ROUTE_SHAPE);
+    return this.#b.broadcast('selectReplace', [spec], options);
   }
 
   // ---- paging -----------------------------------------------------------
@@ -307,8 +399,9 @@ export class TableRouter {
     kind: CursorKind,
     first: unknown,
     limit: unknown,
-    options?: RouteOptions,
+    options: ReadOptions | undefined,
   ): Promise<Page<unknown, TableCursor>> {
+    checkCallOptions(`${kind}Page`, options, READ_SHAPE);
     let cursor: TableCursor;
     if (first instanceof TableCursor) {
       if (first.kind !== kind) {
@@ -331,29 +424,29 @@ export class TableRouter {
    * One page of `select` results; call again with the continuation alone.
    * Holds one page in memory per node, never the whole result.
    */
-  selectPage(spec: MatchSpec, limit: number, options?: RouteOptions): Promise<Page<Term, TableCursor>>;
-  selectPage(continuation: TableCursor, options?: RouteOptions): Promise<Page<Term, TableCursor>>;
-  selectPage(a: MatchSpec | TableCursor, b?: number | RouteOptions, c?: RouteOptions) {
+  selectPage(spec: MatchSpec, limit: number, options?: ReadOptions): Promise<Page<Term, TableCursor>>;
+  selectPage(continuation: TableCursor, options?: ReadOptions): Promise<Page<Term, TableCursor>>;
+  selectPage(a: MatchSpec | TableCursor, b?: number | ReadOptions, c?: ReadOptions) {
     return a instanceof TableCursor
-      ? this.#page('select', a, undefined, b as RouteOptions | undefined)
+      ? this.#page('select', a, undefined, b as ReadOptions | undefined)
       : this.#page('select', a, b, c);
   }
 
   /** One page of `match` bindings. */
-  matchPage(pattern: Pattern, limit: number, options?: RouteOptions): Promise<Page<Term[], TableCursor>>;
-  matchPage(continuation: TableCursor, options?: RouteOptions): Promise<Page<Term[], TableCursor>>;
-  matchPage(a: Pattern | TableCursor, b?: number | RouteOptions, c?: RouteOptions) {
+  matchPage(pattern: Pattern, limit: number, options?: ReadOptions): Promise<Page<Term[], TableCursor>>;
+  matchPage(continuation: TableCursor, options?: ReadOptions): Promise<Page<Term[], TableCursor>>;
+  matchPage(a: Pattern | TableCursor, b?: number | ReadOptions, c?: ReadOptions) {
     return a instanceof TableCursor
-      ? this.#page('match', a, undefined, b as RouteOptions | undefined)
+      ? this.#page('match', a, undefined, b as ReadOptions | undefined)
       : this.#page('match', a, b, c);
   }
 
   /** One page of `matchObject` results. */
-  matchObjectPage(pattern: Pattern, limit: number, options?: RouteOptions): Promise<Page<Tuple, TableCursor>>;
-  matchObjectPage(continuation: TableCursor, options?: RouteOptions): Promise<Page<Tuple, TableCursor>>;
-  matchObjectPage(a: Pattern | TableCursor, b?: number | RouteOptions, c?: RouteOptions) {
+  matchObjectPage(pattern: Pattern, limit: number, options?: ReadOptions): Promise<Page<Tuple, TableCursor>>;
+  matchObjectPage(continuation: TableCursor, options?: ReadOptions): Promise<Page<Tuple, TableCursor>>;
+  matchObjectPage(a: Pattern | TableCursor, b?: number | ReadOptions, c?: ReadOptions) {
     return a instanceof TableCursor
-      ? this.#page('matchObject', a, undefined, b as RouteOptions | undefined)
+      ? this.#page('matchObject', a, undefined, b as ReadOptions | undefined)
       : this.#page('matchObject', a, b, c);
   }
 
@@ -366,7 +459,12 @@ export class TableRouter {
    * Streams every object, one page at a time (ordered_set: in key order).
    * Breaking out of the loop closes the cursors.
    */
-  async *stream(options?: RouteOptions & { pageSize?: number }): AsyncGenerator<Tuple> {
+  async *stream(options?: StreamOptions): AsyncGenerator<Tuple> {
+    checkCallOptions('stream', options, STREAM_SHAPE);
+    yield* this.#stream(options);
+  }
+
+  async *#stream(options: StreamOptions | undefined): AsyncGenerator<Tuple> {
     const cursor = await this.backend.openCursor('objects', null, options);
     const size = options?.pageSize ?? 1000;
     try {
@@ -383,26 +481,30 @@ export class TableRouter {
   // ---- iteration ----------------------------------------------------------
 
   /** First key (ordered_set: smallest), or undefined when empty. */
-  async first(options?: RouteOptions): Promise<Term | undefined> {
-    const r = (await this.backend.broadcast('first', [], options)) as Term[];
+  async first(options?: ReadOptions): Promise<Term | undefined> {
+    checkCallOptions('first', options, READ_SHAPE);
+    const r = await this.#b.broadcast('first', [], options);
     return r.length === 0 ? undefined : r[0];
   }
 
   /** Last key (ordered_set: largest), or undefined when empty. */
-  async last(options?: RouteOptions): Promise<Term | undefined> {
-    const r = (await this.backend.broadcast('last', [], options)) as Term[];
+  async last(options?: ReadOptions): Promise<Term | undefined> {
+    checkCallOptions('last', options, READ_SHAPE);
+    const r = await this.#b.broadcast('last', [], options);
     return r.length === 0 ? undefined : r[0];
   }
 
   /** Key after `key`, or undefined at the end. */
-  async next(key: Term, options?: RouteOptions): Promise<Term | undefined> {
-    const r = (await this.backend.broadcast('next', [key], options)) as { n: Term[] };
+  async next(key: Term, options?: ReadOptions): Promise<Term | undefined> {
+    checkCallOptions('next', options, READ_SHAPE);
+    const r = await this.#b.broadcast('next', [key], options);
     return r.n.length === 0 ? undefined : r.n[0];
   }
 
   /** Key before `key`, or undefined at the start. */
-  async prev(key: Term, options?: RouteOptions): Promise<Term | undefined> {
-    const r = (await this.backend.broadcast('prev', [key], options)) as { n: Term[] };
+  async prev(key: Term, options?: ReadOptions): Promise<Term | undefined> {
+    checkCallOptions('prev', options, READ_SHAPE);
+    const r = await this.#b.broadcast('prev', [key], options);
     return r.n.length === 0 ? undefined : r.n[0];
   }
 
@@ -410,16 +512,18 @@ export class TableRouter {
    * Folds `fn(obj, acc)` over every object, streamed page by page to this
    * process (ordered_set: in key order). `fn` runs here, never on peers.
    */
-  async foldl<A>(fn: (obj: Tuple, acc: A) => A, acc: A, options?: RouteOptions): Promise<A> {
+  async foldl<A>(fn: (obj: Tuple, acc: A) => A, acc: A, options?: StreamOptions): Promise<A> {
+    checkCallOptions('foldl', options, STREAM_SHAPE);
     let a = acc;
-    for await (const o of this.stream(options)) a = fn(o, a);
+    for await (const o of this.#stream(options)) a = fn(o, a);
     return a;
   }
 
   /** Like {@link TableRouter.foldl} in reverse order. Loads the objects (no reverse cursor). */
-  async foldr<A>(fn: (obj: Tuple, acc: A) => A, acc: A, options?: RouteOptions): Promise<A> {
+  async foldr<A>(fn: (obj: Tuple, acc: A) => A, acc: A, options?: StreamOptions): Promise<A> {
+    checkCallOptions('foldr', options, STREAM_SHAPE);
     const all: Tuple[] = [];
-    for await (const o of this.stream(options)) all.push(o);
+    for await (const o of this.#stream(options)) all.push(o);
     let a = acc;
     for (let i = all.length - 1; i >= 0; i--) a = fn(all[i] as Tuple, a);
     return a;
