@@ -22,8 +22,14 @@ export interface NodeConfig {
   readonly secret: string;
   readonly partitions: number;
   readonly tableType: TableType;
+  readonly replicationFactor: number;
+  readonly replicationMode: ReplicationModeArg;
   readonly logLevel: LogLevel;
 }
+
+/** `--replication-mode`. */
+export type ReplicationModeArg = 'async' | 'sync' | 'strong';
+const REPLICATION_MODES: readonly ReplicationModeArg[] = ['async', 'sync', 'strong'];
 
 /** A usage error: the CLI prints `message` and the usage, then exits with 2. */
 export class UsageError extends Error {
@@ -84,6 +90,18 @@ export const OPTIONS: ReadonlyArray<{
     env: 'SUPERCACHE_TABLE_TYPE',
     default: 'set',
     description: 'set | ordered_set | bag | duplicate_bag (every node must agree).',
+  },
+  {
+    flag: '--replication-factor',
+    env: 'SUPERCACHE_REPLICATION_FACTOR',
+    default: '1',
+    description: 'Copies of every partition, primary included, 1-7 (every node must agree).',
+  },
+  {
+    flag: '--replication-mode',
+    env: 'SUPERCACHE_REPLICATION_MODE',
+    default: 'async',
+    description: 'async | sync | strong: when a write is acknowledged (every node must agree).',
   },
   {
     flag: '--log-level',
@@ -174,6 +192,8 @@ export function parseNodeArgs(
         secret: { type: 'string' },
         partitions: { type: 'string' },
         'table-type': { type: 'string' },
+        'replication-factor': { type: 'string' },
+        'replication-mode': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -206,11 +226,34 @@ export function parseNodeArgs(
   if (!TABLE_TYPES.includes(tableType)) {
     throw new UsageError(`--table-type must be one of ${TABLE_TYPES.join(', ')}, got "${tableType}"`);
   }
+  const rfRaw = pick('replication-factor', 'SUPERCACHE_REPLICATION_FACTOR');
+  const replicationFactor = rfRaw === undefined ? 1 : intArg('--replication-factor', rfRaw, 1, 7);
+  const replicationMode = (pick('replication-mode', 'SUPERCACHE_REPLICATION_MODE') ??
+    'async') as ReplicationModeArg;
+  if (!REPLICATION_MODES.includes(replicationMode)) {
+    throw new UsageError(
+      `--replication-mode must be one of ${REPLICATION_MODES.join(', ')}, got "${replicationMode}"`,
+    );
+  }
   const logLevel = (pick('log-level', 'SUPERCACHE_LOG_LEVEL') ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
   const peers = parsePeers(pick('peers', 'SUPERCACHE_PEERS') ?? '').filter((p) => p.id !== id);
 
-  return { kind: 'run', config: { id, host, port, peers, secret, partitions, tableType, logLevel } };
+  return {
+    kind: 'run',
+    config: {
+      id,
+      host,
+      port,
+      peers,
+      secret,
+      partitions,
+      tableType,
+      replicationFactor,
+      replicationMode,
+      logLevel,
+    },
+  };
 }

@@ -98,9 +98,8 @@ export async function startNodeRuntime(config: NodeConfig): Promise<NodeRuntime>
     nodeId: config.id,
     numPartition: config.partitions,
     tableType: config.tableType,
-    // Replicas are not implemented yet: every partition has one copy, and a
-    // graceful leave hands it over (see docs/guides/distributed.md).
-    replicationFactor: 1,
+    replicationFactor: config.replicationFactor,
+    replicationMode: config.replicationMode,
     // The node exists once the address is known (after listen); the cache
     // asks for its provider only in start().
     clusterProvider: (c) => clusterProvider({ node: node as ClusterNode })(c),
@@ -128,8 +127,8 @@ export async function startNodeRuntime(config: NodeConfig): Promise<NodeRuntime>
     config: {
       numPartition: config.partitions,
       tableType: config.tableType,
-      replicationFactor: 1,
-      replicationMode: 'async',
+      replicationFactor: config.replicationFactor,
+      replicationMode: config.replicationMode,
       keyPos: 0,
       partitionPos: 0,
     },

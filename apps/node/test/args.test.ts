@@ -29,6 +29,8 @@ describe('parseNodeArgs', () => {
       secret: 's',
       partitions: 16,
       tableType: 'set',
+      replicationFactor: 1,
+      replicationMode: 'async',
       logLevel: 'info',
     });
   });
