@@ -8,17 +8,18 @@
  */
 
 import {
-  abortError,
   type Backend,
   type BackendCursor,
   type CursorKind,
   type CursorPage,
   type LocalAccess,
   type RouteOptions,
+  sleep,
   throwIfAborted,
 } from '@supercache/router';
 import { compareTerms, SuperCacheError, type TableType, type Term, type Tuple } from '@supercache/storage';
 import type { DistributedTable, Owner, TableHost } from './distributed-table.js';
+import { majority } from './replicator.js';
 import { assertView, type View } from './view.js';
 
 /** Writes that may run twice with the same outcome (safe to retry after a lost answer). */
@@ -33,24 +34,6 @@ const UNREACHABLE = new Set([
   'SC_ERR_NOT_STARTED',
   'SC_ERR_STOPPED',
 ]);
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted === true) {
-      reject(abortError(signal));
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError(signal as AbortSignal));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /** What to do after a failed attempt. */
 type Verdict = 'adopted' | 'backoff' | 'fail';
@@ -204,21 +187,37 @@ export class ClusterBackend implements Backend {
         if (SuperCacheError.is(e) && e.code === 'SC_ERR_NO_TABLE') await this.#awaitHosting();
         throw e;
       }
-      if (owner.node === host.nodeId) {
-        return 'p' in at
-          ? table.serveShard(null, name, args, undefined, at.p)
-          : table.serveShard(at.pd, name, args);
-      }
-      host.counters.remoteCalls++;
-      const body: Record<string, unknown> = { t: table.name, e: epoch, c: name, a: args };
-      if ('p' in at) body.p = at.p;
-      else body.pd = at.pd;
-      if (cmd.write) body.v = host.hlc.now();
-      return host.transport.call(owner.node, 'sc.exec', body, {
-        idempotent,
-        timeoutMs: host.callTimeoutMs,
-        ...(options?.signal === undefined ? {} : { signal: options.signal }),
-      });
+      return this.#runAt(owner, at, name, args, epoch, cmd.write, idempotent, options);
+    });
+  }
+
+  /** Runs a shard command on `owner`: here directly, or as one `sc.exec` call. */
+  #runAt(
+    owner: Owner,
+    at: { readonly pd: Term } | { readonly p: number },
+    name: string,
+    args: readonly unknown[],
+    epoch: number,
+    write: boolean,
+    idempotent: boolean,
+    options: RouteOptions | undefined,
+  ): Promise<unknown> {
+    const table = this.#table;
+    const host = this.#host;
+    if (owner.node === host.nodeId) {
+      return 'p' in at
+        ? table.serveShard(null, name, args, undefined, at.p)
+        : table.serveShard(at.pd, name, args);
+    }
+    host.counters.remoteCalls++;
+    const body: Record<string, unknown> = { t: table.name, e: epoch, c: name, a: args };
+    if ('p' in at) body.p = at.p;
+    else body.pd = at.pd;
+    if (write) body.v = host.hlc.now();
+    return host.transport.call(owner.node, 'sc.exec', body, {
+      idempotent,
+      timeoutMs: host.callTimeoutMs,
+      ...(options?.signal === undefined ? {} : { signal: options.signal }),
     });
   }
 
@@ -230,23 +229,9 @@ export class ClusterBackend implements Backend {
     options: RouteOptions | undefined,
   ): Promise<unknown> {
     const table = this.#table;
-    const host = this.#host;
-    const view = host.view;
+    const view = this.#host.view;
     const owner = 'p' in at ? table.ownerOfPartition(at.p, view) : table.ownerOf(at.pd, view);
-    if (owner.node === host.nodeId) {
-      return 'p' in at
-        ? table.serveShard(null, name, args, undefined, at.p)
-        : table.serveShard(at.pd, name, args);
-    }
-    host.counters.remoteCalls++;
-    const body: Record<string, unknown> = { t: table.name, e: view.epoch, c: name, a: args };
-    if ('p' in at) body.p = at.p;
-    else body.pd = at.pd;
-    return host.transport.call(owner.node, 'sc.exec', body, {
-      idempotent: true,
-      timeoutMs: host.callTimeoutMs,
-      ...(options?.signal === undefined ? {} : { signal: options.signal }),
-    });
+    return this.#runAt(owner, at, name, args, view.epoch, false, true, options);
   }
 
   /**
@@ -267,7 +252,7 @@ export class ClusterBackend implements Backend {
     const view = host.view;
     const copies = table.replicasOf(p, view);
     if (copies.length === 0) return this.#readAtPrimary({ p }, name, args, options);
-    const need = Math.floor(copies.length / 2) + 1;
+    const need = majority(copies.length);
     const answers = await new Promise<Array<[number, unknown]>>((resolve, reject) => {
       const got: Array<[number, unknown]> = [];
       let failed = 0;
