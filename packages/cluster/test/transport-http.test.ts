@@ -88,6 +88,10 @@ describe('HttpTransport', () => {
     await expect(fetch(`${address}/_supercache/v1/ping`)).rejects.toThrow();
     await b.start();
     expect(b.address).toBeDefined();
+    // It really serves again: a call round-trips through the new server.
+    const a = await owned('a');
+    a.setPeerAddress('b', b.address!);
+    await expect(a.call('b', 'echo', ['again', 2n])).resolves.toEqual(['again', 2n]);
   });
 
   it('fails start with SC_ERR_BAD_CONFIG when the port is taken, and can start once it is free', async () => {

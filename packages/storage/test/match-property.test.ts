@@ -15,7 +15,9 @@ import { type Term, type TermObject, type Tuple, termsEqual } from '../src/terms
 
 // Seeded; fast-check prints the seed and path of a failure. Rerun one with
 // FC_SEED=<seed>.
-const seed = Number(process.env.FC_SEED ?? Math.floor(Math.random() * 2 ** 31));
+// A fixed seed, printed; FC_SEED overrides it.
+const seed = Number(process.env.FC_SEED ?? 20_261_208);
+console.log(`match property seed: ${seed}`);
 const params = { seed, numRuns: Number(process.env.FC_RUNS ?? 300) };
 
 const primitive: fc.Arbitrary<Term> = fc.oneof(
