@@ -24,6 +24,21 @@ export interface NodeTableBalance {
   readonly localObjects: number;
 }
 
+/** Replication of one table as this node sees it. */
+export interface NodeTableReplication {
+  /** Copies wanted per partition. */
+  readonly factor: number;
+  /** Copies each partition has (`min(factor, hosts)`; 1 for tables that are not replicated). */
+  readonly copies: number;
+  /** `factor - copies`. */
+  readonly shortfall: number;
+  /** Highest lag, in records and ms, over the backups of partitions this node leads. */
+  readonly maxLagRecords: number;
+  readonly maxLagMs: number;
+  /** Backups of partitions this node leads that are not in sync. */
+  readonly outOfSync: number;
+}
+
 /** The part of the cluster package's `HealthReport` the server uses. */
 export interface NodeHealthReport {
   readonly node: string;
@@ -33,6 +48,8 @@ export interface NodeHealthReport {
   readonly members: readonly NodeMemberHealth[];
   readonly balance: Readonly<Record<string, NodeTableBalance>>;
   readonly successRate: number;
+  /** Per table; absent from nodes built before replication existed. */
+  readonly replication?: Readonly<Record<string, NodeTableReplication>>;
   readonly handoff: {
     readonly active: boolean;
     readonly committed: number;

@@ -36,6 +36,10 @@ export const METRIC_NAMES: readonly string[] = [
   'supercache_handoff_entries_received_total',
   'supercache_handoff_active',
   'supercache_peer_rtt_seconds',
+  'supercache_replication_lag_records',
+  'supercache_replication_lag_seconds',
+  'supercache_replication_shortfall',
+  'supercache_replicas_out_of_sync',
   'supercache_http_request_duration_seconds',
 ];
 
@@ -236,6 +240,44 @@ export class NodeMetrics {
         this.set(health()?.handoff.active === true ? 1 : 0);
       },
     });
+    const replicationGauge = (
+      name: string,
+      help: string,
+      pick: (r: NonNullable<NodeHealthReport['replication']>[string]) => number,
+    ): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['table'],
+        registers,
+        collect() {
+          this.reset();
+          const r = health()?.replication;
+          if (r === undefined) return;
+          for (const [table, t] of Object.entries(r)) this.set({ table }, pick(t));
+        },
+      });
+    };
+    replicationGauge(
+      'supercache_replication_lag_records',
+      'Highest number of records a backup of a partition this node leads has not acknowledged.',
+      (t) => t.maxLagRecords,
+    );
+    replicationGauge(
+      'supercache_replication_lag_seconds',
+      'Age of the oldest record a backup of a partition this node leads has not acknowledged.',
+      (t) => t.maxLagMs / 1000,
+    );
+    replicationGauge(
+      'supercache_replication_shortfall',
+      'Copies per partition missing from the replication factor (too few hosts, or not replicated).',
+      (t) => t.shortfall,
+    );
+    replicationGauge(
+      'supercache_replicas_out_of_sync',
+      'Backups of partitions this node leads that are catching up or being resynced.',
+      (t) => t.outOfSync,
+    );
     new Gauge({
       name: 'supercache_peer_rtt_seconds',
       help: 'Last heartbeat round-trip to each peer, in seconds.',

@@ -310,6 +310,9 @@ function fakeHealth(status: NodeHealthReport['status']): NodeHealthReport {
     ],
     balance: { main: { owned: { a: 5, b: 3 }, localObjects: 10 } },
     successRate: 1,
+    replication: {
+      main: { factor: 3, copies: 2, shortfall: 1, maxLagRecords: 17, maxLagMs: 250, outOfSync: 1 },
+    },
     handoff: {
       active: false,
       committed: 2,
@@ -385,6 +388,10 @@ describe('node server (with a cluster node and the peer routes)', () => {
     expect(text).toMatch(/supercache_handoff_entries_received_total\{node="a"\} 80/);
     expect(text).toMatch(/supercache_peer_rtt_seconds\{peer="b",node="a"\} 0.0015/);
     expect(text).toMatch(/supercache_routed_ops_total\{outcome="failed",node="a"\} 1/);
+    expect(text).toMatch(/supercache_replication_lag_records\{table="main",node="a"\} 17/);
+    expect(text).toMatch(/supercache_replication_lag_seconds\{table="main",node="a"\} 0.25/);
+    expect(text).toMatch(/supercache_replication_shortfall\{table="main",node="a"\} 1/);
+    expect(text).toMatch(/supercache_replicas_out_of_sync\{table="main",node="a"\} 1/);
   });
 
   it('serves the peer routes with the cluster secret and refuses without it', async () => {

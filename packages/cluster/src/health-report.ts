@@ -4,7 +4,13 @@
  */
 
 import type { DistributedTable } from './distributed-table.js';
-import { type HealthReport, type MemberHealth, meanStdDev, type TableBalance } from './health.js';
+import {
+  type HealthReport,
+  type MemberHealth,
+  meanStdDev,
+  type TableBalance,
+  type TableReplication,
+} from './health.js';
 import type { NodeContext } from './node-context.js';
 
 /** A health report of the node behind `ctx`; `changing` is true while it leads a view change. */
@@ -25,11 +31,13 @@ export function buildHealthReport(ctx: NodeContext, changing: boolean): HealthRe
     };
   });
   const balance: Record<string, TableBalance> = {};
+  const replication: Record<string, TableReplication> = {};
   const tables: DistributedTable[] = [...ctx.tables.values()];
   for (const t of tables) {
     const owned = t.ownedCounts(view);
     const { mean, stdDev } = meanStdDev(Object.values(owned));
     balance[t.name] = { placement: t.spec.placement, owned, mean, stdDev, localObjects: t.ownedSize(view) };
+    replication[t.name] = tableReplication(ctx, t);
   }
   const c = ctx.counters;
   const total = c.opsOk + c.opsFailed;
@@ -50,7 +58,39 @@ export function buildHealthReport(ctx: NodeContext, changing: boolean): HealthRe
       lastDurationMs: c.lastHandoffMs,
       lastEntries: c.lastHandoffEntries,
     },
+    replication,
     stats: { ...c },
     at: now,
+  };
+}
+
+function tableReplication(ctx: NodeContext, t: DistributedTable): TableReplication {
+  const factor = ctx.settings.config.replicationFactor;
+  const hosts = t.hosts(ctx.view).length;
+  const copies = t.spec.placement === 'partitions' ? Math.min(factor, hosts) : Math.min(1, hosts);
+  const lag = t.replicator?.lag() ?? [];
+  let maxLagRecords = 0;
+  let maxLagMs = 0;
+  let outOfSync = 0;
+  for (const l of lag) {
+    if (l.records > maxLagRecords) maxLagRecords = l.records;
+    if (l.ms > maxLagMs) maxLagMs = l.ms;
+    if (!l.inSync) outOfSync++;
+  }
+  const held = t.replicator?.copySeqs() ?? {};
+  const primaries = t.ownedShards(ctx.view).length;
+  return {
+    placement: t.spec.placement,
+    factor,
+    copies,
+    shortfall: Math.max(0, factor - copies),
+    mode: ctx.settings.config.replicationMode,
+    hosts,
+    primaries,
+    backups: t.replicator === undefined ? 0 : Math.max(0, Object.keys(held).length - primaries),
+    maxLagRecords,
+    maxLagMs,
+    outOfSync,
+    lag,
   };
 }

@@ -113,6 +113,43 @@ export interface TableBalance {
   readonly localObjects: number;
 }
 
+/** Replication lag of one backup of one partition this node leads. */
+export interface ReplicaLag {
+  readonly partition: number;
+  readonly backup: string;
+  /** Records the backup has not acknowledged yet. */
+  readonly records: number;
+  /** Age in ms of the oldest record it has not acknowledged (0 when caught up). */
+  readonly ms: number;
+  /** False while the backup is unknown, catching up or being resynced: it counts for no `sync` acknowledgement. */
+  readonly inSync: boolean;
+}
+
+/** Replication state of one table on this node. */
+export interface TableReplication {
+  readonly placement: 'partitions' | 'shards';
+  /** Copies wanted per partition (the cluster's `replicationFactor`). */
+  readonly factor: number;
+  /** Copies each partition actually has: `min(factor, hosts)`; 1 for `'shards'` tables, which are not replicated. */
+  readonly copies: number;
+  /** `factor - copies`: missing copies per partition (too few hosts, or a placement without replication). */
+  readonly shortfall: number;
+  readonly mode: 'async' | 'sync' | 'strong';
+  /** Members hosting the table. */
+  readonly hosts: number;
+  /** Partitions this node leads. */
+  readonly primaries: number;
+  /** Copies this node holds as a backup. */
+  readonly backups: number;
+  /** Highest lag over the backups of partitions this node leads. */
+  readonly maxLagRecords: number;
+  readonly maxLagMs: number;
+  /** Backups of partitions this node leads that are not in sync. */
+  readonly outOfSync: number;
+  /** Per backup of every partition this node leads. */
+  readonly lag: readonly ReplicaLag[];
+}
+
 /** What {@link ClusterNode.health} reports. Published on `supercache:health:check`. */
 export interface HealthReport {
   readonly node: string;
@@ -133,6 +170,8 @@ export interface HealthReport {
     readonly lastDurationMs: number;
     readonly lastEntries: number;
   };
+  /** Replication per table (every table, replicated or not: see `shortfall`). */
+  readonly replication: Readonly<Record<string, TableReplication>>;
   readonly stats: Readonly<ClusterCounters>;
   /** `clock.now()` when the report was made. */
   readonly at: number;

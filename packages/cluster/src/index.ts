@@ -32,7 +32,14 @@ export type {
 export { DistributedTable } from './distributed-table.js';
 export type { ClusterEvents, HandoffPhase, HandoffProgressEvent, ViewChangeEvent } from './events.js';
 export { CHANNELS } from './events.js';
-export type { ClusterCounters, HealthReport, MemberHealth, TableBalance } from './health.js';
+export type {
+  ClusterCounters,
+  HealthReport,
+  MemberHealth,
+  ReplicaLag,
+  TableBalance,
+  TableReplication,
+} from './health.js';
 export { errorForHttpStatus, HTTP_STATUS_BY_CODE, httpStatusOf } from './http-status.js';
 export type { ClusterNodeOptions, NodeStatus, PeerInfo } from './node.js';
 export { ClusterNode } from './node.js';

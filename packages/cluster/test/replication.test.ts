@@ -197,6 +197,49 @@ describe('async mode', () => {
   });
 });
 
+describe('health', () => {
+  it('reports the factor, the copies, the shortfall and per-backup lag of each table', async () => {
+    const c = await make(['a', 'b'], 3, 'sync');
+    await c.table('a', 'set').insertMany(Array.from({ length: 50 }, (_x, i) => [`k${i}`, i] as Tuple));
+    const r = c.node('a').health().replication.set;
+    expect(r).toMatchObject({
+      placement: 'partitions',
+      factor: 3,
+      copies: 2,
+      shortfall: 1,
+      mode: 'sync',
+      hosts: 2,
+    });
+    const led = c.node('a').getTable('set')?.ownedShards().length ?? 0;
+    expect(r?.primaries).toBe(led);
+    expect(r?.backups).toBe(16 - led);
+    // One backup (b) per partition a leads, caught up: sync waited for it.
+    expect(r?.lag.length).toBe(led);
+    expect(r?.lag.every((l) => l.backup === 'b' && l.records === 0 && l.inSync)).toBe(true);
+    expect(r?.maxLagRecords).toBe(0);
+    await c.start('c', {
+      tables: TABLES,
+      config: { replicationFactor: 3, replicationMode: 'sync', numPartition: 16 },
+    });
+    const ok = await eventually(() => c.node('a').health().replication.set?.outOfSync === 0, 3000);
+    expect(ok).toBe(true);
+    expect(c.node('a').health().replication.set).toMatchObject({
+      copies: 3,
+      shortfall: 0,
+      backups: 16 - (c.node('a').getTable('set')?.ownedShards().length ?? 0),
+    });
+  });
+
+  it('counts records a lagging backup has not acknowledged', async () => {
+    const c = await make(['a', 'b'], 2, 'async', 20);
+    const writes = Array.from({ length: 40 }, (_x, i) => c.table('a', 'set').insert([`k${i}`, i]));
+    await Promise.all(writes);
+    const r = c.node('a').health().replication.set;
+    // 20 ms per message: the backups cannot have acknowledged everything yet.
+    expect((r?.maxLagRecords ?? 0) + (r?.outOfSync ?? 0)).toBeGreaterThan(0);
+  });
+});
+
 describe('refill', () => {
   it('refills a new copy after a crash, and a second crash during the refill loses nothing (sync)', async () => {
     const ids = ['a', 'b', 'c', 'd'];
