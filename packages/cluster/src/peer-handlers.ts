@@ -99,6 +99,7 @@ function register(on: PeerHandlers, transport: Transport, ctx: NodeContext, part
         list(b, 'a'),
         { from, epoch: int(b, 'e'), clock: typeof b.v === 'string' ? b.v : undefined },
         b.p === undefined ? undefined : int(b, 'p'),
+        b.w === true,
       ),
   );
   add('sc.node', (b, from) =>
