@@ -44,7 +44,7 @@ import {
 import { ClusterBackend } from './cluster-backend.js';
 import type { HandoffProgressEvent } from './events.js';
 import type { ClusterCounters } from './health.js';
-import { type ReplicaBatch, type ReplicaEntry, Replicator } from './replicator.js';
+import { type PartitionDigest, type ReplicaBatch, type ReplicaEntry, Replicator } from './replicator.js';
 import {
   type ClusterConfig,
   hostsOf,
@@ -754,6 +754,25 @@ export class DistributedTable {
     }
     r.applySnapshot(p, seq, first, last, items as ReplicaEntry[]);
     return true;
+  }
+
+  /** `sc.replicaDigest`: an anti-entropy check from the primary of `p`. */
+  async serveReplicaDigest(
+    from: string,
+    epoch: number,
+    p: number,
+    seq: number,
+    digest: unknown,
+  ): Promise<string> {
+    const r = await this.#fromPrimary(from, epoch, p);
+    if (
+      !Array.isArray(digest) ||
+      digest.length !== 3 ||
+      !digest.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 0)
+    ) {
+      throw new SuperCacheError('SC_ERR_BAD_REQUEST', 'malformed partition digest');
+    }
+    return r.compareDigest(p, seq, digest as PartitionDigest);
   }
 
   /**

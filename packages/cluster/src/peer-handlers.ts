@@ -126,6 +126,9 @@ function register(on: PeerHandlers, transport: Transport, ctx: NodeContext, part
   });
   // Replication
   add('sc.replicate', (b, from) => handoff.tableOf(b).serveReplicate(from, int(b, 'e'), list(b, 'b')));
+  add('sc.replicaDigest', (b, from) =>
+    handoff.tableOf(b).serveReplicaDigest(from, int(b, 'e'), int(b, 'p'), int(b, 's'), b.d),
+  );
   add('sc.replicaSnapshot', (b, from) =>
     handoff
       .tableOf(b)
