@@ -44,6 +44,11 @@ const SESSION_WAIT_MS = 50;
 /** {@link ClusterBackend} `#readOwnWrites`: the local copy is behind this instance's writes. */
 const NOT_YET: unique symbol = Symbol('not yet');
 
+/** Failures a failover ends: the owner does not answer, or this node lost its quorum for a moment. */
+function waitsOutFailover(e: unknown): boolean {
+  return SuperCacheError.is(e) && (UNREACHABLE.has(e.code) || e.code === 'SC_ERR_NO_QUORUM');
+}
+
 /** What to do after a failed attempt. */
 type Verdict = 'adopted' | 'backoff' | 'fail';
 
@@ -110,8 +115,12 @@ export class ClusterBackend implements Backend {
   ): Promise<T> {
     const signal = options?.signal;
     const attempts = this.#host.retry.attempts;
+    // Past its attempts, an operation waiting out a failover (an owner that
+    // does not answer, a lapsed quorum) keeps retrying until the cluster has
+    // had the time to replace a dead node: callers see a pause, not an error.
+    const failoverUntil = Date.now() + this.#host.failoverMs;
     let last: unknown;
-    for (let i = 0; i < attempts; i++) {
+    for (let i = 0; ; i++) {
       throwIfAborted(signal);
       if (!this.#host.started) {
         throw new SuperCacheError('SC_ERR_NOT_STARTED', `node ${this.#host.nodeId} is not started`);
@@ -124,7 +133,12 @@ export class ClusterBackend implements Backend {
       } catch (e) {
         last = e;
         const verdict = this.#classify(e, retryUnreachable, epoch);
-        if (verdict === 'fail' || i === attempts - 1) break;
+        if (verdict === 'fail') break;
+        if (
+          i >= attempts - 1 &&
+          !(verdict === 'backoff' && waitsOutFailover(e) && Date.now() < failoverUntil)
+        )
+          break;
         this.#host.counters.retries++;
         if (verdict === 'backoff') await sleep(this.#backoff(i), signal);
       }

@@ -136,6 +136,8 @@ export interface TableHost {
   readonly handoffChunkSize: number;
   readonly holdTimeoutMs: number;
   readonly callTimeoutMs: number;
+  /** How long routed operations keep retrying an unreachable owner past `retry.attempts` (a failover). */
+  readonly failoverMs: number;
   /** The cluster-wide settings (replication factor and mode among them). */
   readonly config: ClusterConfig;
   /** Counts and logs an error a background task could not report to a caller. */

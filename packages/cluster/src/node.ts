@@ -110,6 +110,12 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
   readonly holdTimeoutMs: number;
   /** See {@link ClusterNodeOptions.callTimeoutMs}. */
   readonly callTimeoutMs: number;
+  /**
+   * How long a routed operation keeps retrying an owner that does not answer
+   * (or a lapsed quorum) past `retry.attempts`: the time the cluster needs to
+   * replace a dead node, `failureTimeoutMs` plus two heartbeats.
+   */
+  readonly failoverMs: number;
 
   readonly #settings: NodeSettings;
   readonly #tables = new Map<string, DistributedTable>();
@@ -143,6 +149,7 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
     this.hlc = s.hlc;
     this.retry = s.retry;
     this.callTimeoutMs = s.callTimeoutMs;
+    this.failoverMs = s.failureTimeoutMs + 2 * s.heartbeatMs;
     this.handoffChunkSize = s.handoffChunkSize;
     this.holdTimeoutMs = s.holdTimeoutMs;
     this.#detector = new FailureDetector(s.nodeId, s.clock, s.failureTimeoutMs);

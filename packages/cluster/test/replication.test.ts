@@ -154,6 +154,37 @@ describe.each([
   );
 });
 
+describe('failover', () => {
+  it('a write to a partition whose primary just died waits out the failover instead of failing', async () => {
+    const c = memoryCluster({
+      heartbeatMs: 25,
+      failureTimeoutMs: 400,
+      callTimeoutMs: 2000,
+      // Few, short attempts: the failover takes far longer than they do.
+      retry: { attempts: 3, baseMs: 5, maxMs: 20 },
+      config: { replicationFactor: 2, replicationMode: 'sync', numPartition: 16 },
+    });
+    cluster = c;
+    for (const id of ['a', 'b', 'c'])
+      await c.start(id, {
+        tables: TABLES,
+        config: { replicationFactor: 2, replicationMode: 'sync', numPartition: 16 },
+      });
+    const t = c.node('a').getTable('set');
+    if (t === undefined) throw new Error('no table');
+    const keys = Array.from({ length: 200 }, (_x, i) => `f${i}`).filter(
+      (k) => t.replicasOf(t.shardOf(k))[0] === 'c',
+    );
+    await c.table('a', 'set').insert([keys[0] as string, 0]);
+    await c.crash('c');
+    // Acknowledged only after the leader promoted c's backup; no error in between.
+    await c.table('a', 'set').insert([keys[0] as string, 1]);
+    await c.table('a', 'set').insert([keys[1] as string, 1]);
+    expect(c.node('a').view.members).not.toContain('c');
+    expect(await c.table('b', 'set').lookup(keys[0] as string)).toEqual([[keys[0], 1]]);
+  });
+});
+
 describe('async mode', () => {
   it('a crash loses at most what the backups lagged at the moment of the fault', async () => {
     const ids = ['a', 'b', 'c'];
