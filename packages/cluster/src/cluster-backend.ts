@@ -35,6 +35,15 @@ const UNREACHABLE = new Set([
   'SC_ERR_STOPPED',
 ]);
 
+/**
+ * How long a `local` read on a copy that has not applied this instance's
+ * last write to the partition waits for it before asking the primary.
+ */
+const SESSION_WAIT_MS = 50;
+
+/** {@link ClusterBackend} `#readOwnWrites`: the local copy is behind this instance's writes. */
+const NOT_YET: unique symbol = Symbol('not yet');
+
 /** What to do after a failed attempt. */
 type Verdict = 'adopted' | 'backoff' | 'fail';
 
@@ -45,6 +54,12 @@ export class ClusterBackend implements Backend {
   readonly local: LocalAccess;
   readonly #host: TableHost;
   readonly #table: DistributedTable;
+  /**
+   * Read-your-writes session of this instance: per partition, the highest
+   * sequence of a write acknowledged through it. A `local` read waits until
+   * its copy applied that much, or goes to the primary.
+   */
+  readonly #session = new Map<number, number>();
 
   /** @internal */
   constructor(host: TableHost, table: DistributedTable) {
@@ -172,7 +187,10 @@ export class ClusterBackend implements Backend {
         const p = 'p' in at ? at.p : table.shardOf(at.pd);
         const pd = 'p' in at ? null : at.pd;
         if (mode === 'local') {
-          if (table.holdsCopyOf(p)) return table.readCopy(pd, name, args, p)[1];
+          if (table.holdsCopyOf(p)) {
+            const seen = await this.#readOwnWrites(p, () => table.readCopy(pd, name, args, p), options);
+            if (seen !== NOT_YET) return seen;
+          }
           return this.#readAtPrimary(at, name, args, options);
         }
         return this.#readQuorum(p, pd, name, args, options);
@@ -204,21 +222,62 @@ export class ClusterBackend implements Backend {
   ): Promise<unknown> {
     const table = this.#table;
     const host = this.#host;
+    const token = write && table.replicator !== undefined;
     if (owner.node === host.nodeId) {
-      return 'p' in at
-        ? table.serveShard(null, name, args, undefined, at.p)
-        : table.serveShard(at.pd, name, args);
+      const run =
+        'p' in at
+          ? table.serveShard(null, name, args, undefined, at.p, token)
+          : table.serveShard(at.pd, name, args, undefined, undefined, token);
+      return token ? run.then((r) => this.#noteWrite(owner.shard, r)) : run;
     }
     host.counters.remoteCalls++;
     const body: Record<string, unknown> = { t: table.name, e: epoch, c: name, a: args };
     if ('p' in at) body.p = at.p;
     else body.pd = at.pd;
     if (write) body.v = host.hlc.now();
-    return host.transport.call(owner.node, 'sc.exec', body, {
+    if (token) body.w = true;
+    const call = host.transport.call(owner.node, 'sc.exec', body, {
       idempotent,
       timeoutMs: host.callTimeoutMs,
       ...(options?.signal === undefined ? {} : { signal: options.signal }),
     });
+    return token ? call.then((r) => this.#noteWrite(owner.shard, r)) : call;
+  }
+
+  /** Records the token of an acknowledged write (`[result, seq]`) and returns the result. */
+  #noteWrite(p: number, reply: unknown): unknown {
+    if (!Array.isArray(reply) || reply.length !== 2 || typeof reply[1] !== 'number') {
+      throw new SuperCacheError(
+        'SC_ERR_INTERNAL',
+        `table ${this.#table.name}: a write answered without its token`,
+      );
+    }
+    const seq = reply[1] as number;
+    if (seq > (this.#session.get(p) ?? -1)) this.#session.set(p, seq);
+    return reply[0];
+  }
+
+  /**
+   * Reads this node's copy of `p` once it applied every write this instance
+   * had acknowledged there, waiting at most {@link SESSION_WAIT_MS}; answers
+   * {@link NOT_YET} when the copy stays behind (the caller asks the primary).
+   */
+  async #readOwnWrites(
+    p: number,
+    read: () => [number, unknown],
+    options: RouteOptions | undefined,
+  ): Promise<unknown> {
+    const need = this.#session.get(p);
+    const deadline = Date.now() + SESSION_WAIT_MS;
+    for (;;) {
+      const [seq, value] = read();
+      if (need === undefined || seq >= need) return value;
+      if (Date.now() >= deadline || !this.#table.holdsCopyOf(p)) {
+        this.#host.counters.sessionRedirects++;
+        return NOT_YET;
+      }
+      await sleep(2, options?.signal);
+    }
   }
 
   /** A read at the primary, in one attempt (the caller retries). */

@@ -44,7 +44,7 @@ import {
 import { ClusterBackend } from './cluster-backend.js';
 import type { HandoffProgressEvent } from './events.js';
 import type { ClusterCounters } from './health.js';
-import { type ReplicaBatch, type ReplicaEntry, Replicator } from './replicator.js';
+import { type PartitionDigest, type ReplicaBatch, type ReplicaEntry, Replicator } from './replicator.js';
 import {
   type ClusterConfig,
   hostsOf,
@@ -551,6 +551,7 @@ export class DistributedTable {
     args: readonly unknown[],
     remote?: Remote,
     partition?: number,
+    token = false,
   ): Promise<unknown> {
     this.#checkOpen();
     const cmd = this.shards.registry.get(name);
@@ -568,9 +569,21 @@ export class DistributedTable {
         continue;
       }
       this.#host.counters.served++;
-      if (this.replicator === undefined)
-        return this.shards.runShard(o.shard, name, args, this.#ctx(cmd.write));
-      return this.#replicated(cmd.write, [o.shard], (ctx) => this.shards.runShard(o.shard, name, args, ctx));
+      if (this.replicator === undefined) {
+        const result = this.shards.runShard(o.shard, name, args, this.#ctx(cmd.write));
+        return token ? [result, -1] : result;
+      }
+      let seq = -1;
+      const result = await this.#replicated(
+        cmd.write,
+        [o.shard],
+        (ctx) => this.shards.runShard(o.shard, name, args, ctx),
+        (_p, s) => {
+          seq = s;
+        },
+      );
+      // A write token: the sequence a copy must have applied to show this write.
+      return token ? [result, seq] : result;
     }
   }
 
@@ -583,6 +596,7 @@ export class DistributedTable {
     write: boolean,
     shards: readonly number[],
     run: (ctx: CommandContext) => T,
+    onSeq?: (partition: number, seq: number) => void,
   ): Promise<T> {
     const r = this.replicator as Replicator;
     if (!write) {
@@ -611,7 +625,8 @@ export class DistributedTable {
     // A command that failed part way (a batch) may have changed keys: they replicate too.
     const waits: Promise<void>[] = [];
     for (const [p, keys] of touched) {
-      const { committed } = r.record(p, [...keys.values()]);
+      const { seq, committed } = r.record(p, [...keys.values()]);
+      onSeq?.(p, seq);
       if (committed !== undefined) waits.push(committed);
     }
     if (failure !== undefined) throw failure.e;
@@ -739,6 +754,25 @@ export class DistributedTable {
     }
     r.applySnapshot(p, seq, first, last, items as ReplicaEntry[]);
     return true;
+  }
+
+  /** `sc.replicaDigest`: an anti-entropy check from the primary of `p`. */
+  async serveReplicaDigest(
+    from: string,
+    epoch: number,
+    p: number,
+    seq: number,
+    digest: unknown,
+  ): Promise<string> {
+    const r = await this.#fromPrimary(from, epoch, p);
+    if (
+      !Array.isArray(digest) ||
+      digest.length !== 3 ||
+      !digest.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 0)
+    ) {
+      throw new SuperCacheError('SC_ERR_BAD_REQUEST', 'malformed partition digest');
+    }
+    return r.compareDigest(p, seq, digest as PartitionDigest);
   }
 
   /**

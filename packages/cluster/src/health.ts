@@ -48,6 +48,8 @@ export interface ClusterCounters {
   replicaResyncs: number;
   /** Entries sent in resync snapshots. */
   replicaSnapshotEntries: number;
+  /** `local` reads sent to the primary because this node's copy had not applied the caller's own write yet. */
+  sessionRedirects: number;
   /** Copies a quorum read found behind the newest one. */
   readRepairs: number;
   /** Partitions whose copies differed at a digest check (anti-entropy repairs). */
@@ -81,6 +83,7 @@ export function newCounters(): ClusterCounters {
     replicaResyncs: 0,
     replicaSnapshotEntries: 0,
     antiEntropyRepairs: 0,
+    sessionRedirects: 0,
     readRepairs: 0,
     swallowedErrors: 0,
   };

@@ -530,7 +530,11 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
       // records (or came back empty) is caught up even when nothing is written.
       every(Math.max(100, s.heartbeatMs * 2), () => {
         if (this.#status !== 'running' || !this.#lease.holds(this.#view)) return;
-        for (const t of this.#tables.values()) t.replicator?.probe();
+        for (const t of this.#tables.values()) {
+          t.replicator?.probe();
+          // Anti-entropy: one partition's copies compared per tick.
+          void t.replicator?.checkDigests();
+        }
       });
     }
   }

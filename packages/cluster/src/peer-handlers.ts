@@ -99,6 +99,7 @@ function register(on: PeerHandlers, transport: Transport, ctx: NodeContext, part
         list(b, 'a'),
         { from, epoch: int(b, 'e'), clock: typeof b.v === 'string' ? b.v : undefined },
         b.p === undefined ? undefined : int(b, 'p'),
+        b.w === true,
       ),
   );
   add('sc.node', (b, from) =>
@@ -125,6 +126,9 @@ function register(on: PeerHandlers, transport: Transport, ctx: NodeContext, part
   });
   // Replication
   add('sc.replicate', (b, from) => handoff.tableOf(b).serveReplicate(from, int(b, 'e'), list(b, 'b')));
+  add('sc.replicaDigest', (b, from) =>
+    handoff.tableOf(b).serveReplicaDigest(from, int(b, 'e'), int(b, 'p'), int(b, 's'), b.d),
+  );
   add('sc.replicaSnapshot', (b, from) =>
     handoff
       .tableOf(b)

@@ -17,6 +17,7 @@
  *   failover could take back.
  */
 
+import { hashTerm, hashUtf16 } from '@supercache/partition';
 import {
   type Entry,
   type EntryMeta,
@@ -114,6 +115,30 @@ export function applyKeyStates(table: Table, keys: readonly KeyState[]): void {
   }
 }
 
+/**
+ * An order-independent digest of a partition's live objects (expired ones
+ * are left out: copies sweep at different moments): their count, and the
+ * sum and xor of one hash per object (its term, expiry and version).
+ */
+export type PartitionDigest = [count: number, sum: number, xor: number];
+
+/** The digest of `table`'s live objects at `now`. */
+export function digestOf(table: Table, now: number): PartitionDigest {
+  let count = 0;
+  let sum = 0;
+  let xor = 0;
+  for (const e of table.entries()) {
+    if (e.expiresAt > 0 && e.expiresAt <= now) continue;
+    const h =
+      (Math.imul(hashTerm(e.obj), 0x9e3779b1) ^ hashUtf16(e.version ?? '') ^ (e.expiresAt % 0x7fffffff)) >>>
+      0;
+    count++;
+    sum = (sum + h) >>> 0;
+    xor = (xor ^ h) >>> 0;
+  }
+  return [count, sum, xor];
+}
+
 /** A strict majority of `n` copies. */
 export function majority(n: number): number {
   return Math.floor(n / 2) + 1;
@@ -128,6 +153,9 @@ export class Replicator {
   /** Backup side: snapshot being received, per partition. */
   readonly #staging = new Map<number, { seq: number; entries: ReplicaEntry[] }>();
   readonly #outboxes = new Map<string, Outbox>();
+  /** Anti-entropy: the partition whose copies the next check compares. */
+  #nextCheck = 0;
+  #checking = false;
   #closed = false;
 
   constructor(host: ReplicaHost) {
@@ -464,8 +492,60 @@ export class Replicator {
     for (const [p, part] of this.#primary) for (const b of part.backups.keys()) this.#queue(b, p);
   }
 
+  /**
+   * Anti-entropy, one partition per call (round robin over those this node
+   * leads): sends the partition's digest at its current sequence to every
+   * backup in sync; a backup at the same sequence with another digest is
+   * resynced from a snapshot and counted in `antiEntropyRepairs`.
+   */
+  async checkDigests(): Promise<void> {
+    if (this.#checking || this.#closed || this.#primary.size === 0) return;
+    const led = [...this.#primary.keys()].sort((a, b) => a - b);
+    const p = led.find((x) => x >= this.#nextCheck) ?? (led[0] as number);
+    this.#nextCheck = p + 1;
+    const part = this.#primary.get(p) as PrimaryPart;
+    const seq = part.seq;
+    const digest = digestOf(this.#host.tableOf(p), this.#host.clock.now());
+    this.#checking = true;
+    try {
+      await Promise.all(
+        [...part.backups].map(async ([b, st]) => {
+          if (!st.inSync || st.resyncing || st.acked !== seq) return;
+          try {
+            const verdict = await this.#host.call<string>(b, 'sc.replicaDigest', {
+              t: this.#host.table,
+              e: this.#host.view().epoch,
+              p,
+              s: seq,
+              d: digest,
+            });
+            if (verdict === 'differs' && this.#primary.get(p) === part) {
+              this.#host.counters.antiEntropyRepairs++;
+              this.#resync(b, p);
+            }
+          } catch (e) {
+            this.#host.swallowed(`digest check of partition ${p} with ${b}`, e);
+          }
+        }),
+      );
+    } finally {
+      this.#checking = false;
+    }
+  }
+
   // ---------------------------------------------------------------------------
   // Backup side
+
+  /**
+   * `sc.replicaDigest`: compares this copy of `p` with the primary's digest
+   * at sequence `seq`. `'behind'` when this copy is at another sequence (no
+   * verdict: the log will move it), else `'same'` or `'differs'`.
+   */
+  compareDigest(p: number, seq: number, digest: PartitionDigest): 'same' | 'differs' | 'behind' {
+    if (this.#applied.get(p) !== seq || this.#staging.has(p)) return 'behind';
+    const mine = digestOf(this.#host.tableOf(p), this.#host.clock.now());
+    return mine[0] === digest[0] && mine[1] === digest[1] && mine[2] === digest[2] ? 'same' : 'differs';
+  }
 
   /**
    * `sc.replicate`: applies records in sequence order, per partition. The
