@@ -275,7 +275,9 @@ async function main(): Promise<void> {
     console.log(`readMode '${readMode}' through node ${outsider.id} — ${explain[readMode]}: ${show(got)}`);
   }
 
-  console.log('\nRead-your-writes: write through one node, read at once through another.');
+  console.log(
+    '\nRead-your-writes: a write, then at once a read through another node, then through the same one.',
+  );
   const primary = cluster.find((m) => m.id === place.primary) as Member;
   await primary.cache.put(['user', 7, 'Renamed_7']);
   console.log(`Put ['user', 7, 'Renamed_7'] through node ${primary.id} (the primary)`);
@@ -284,8 +286,8 @@ async function main(): Promise<void> {
   const fresh = show(local) === show([['user', 7, 'Renamed_7']]);
   console.log(
     `readMode 'local' through node ${backup.id} (the backup) right after: ${show(local)} — ` +
-      `${fresh ? 'caught up this time' : 'not caught up yet'}: in async mode a local read may lag ` +
-      '(no read-your-writes guarantee)',
+      `${fresh ? 'caught up this time' : 'not caught up yet'}: in async mode a local read of ` +
+      "another node's write may lag",
   );
   for (const readMode of ['primary', 'quorum'] as const) {
     const got = await backup.cache.get(['user', 7], { readMode });
@@ -293,6 +295,15 @@ async function main(): Promise<void> {
       `readMode '${readMode}' through node ${backup.id} right after: ${show(got)} — sees the write`,
     );
   }
+  // A cache instance remembers the writes acknowledged through it (a token
+  // per partition): its own local reads wait for their copy to apply them,
+  // at most 50 ms, else ask the primary.
+  await backup.cache.put(['user', 7, 'Own_7']);
+  const own = await backup.cache.get(['user', 7], { readMode: 'local' });
+  console.log(
+    `Put ['user', 7, 'Own_7'] through node ${backup.id}, then readMode 'local' through node ${backup.id}: ` +
+      `${show(own)} — a node's own writes are read-your-writes even on a lagging backup`,
+  );
   console.log('');
 
   // ── 5. Health report ────────────────────────────────────────────────────

@@ -68,6 +68,10 @@ describe('examples/distributed-mode.ts', () => {
     expect(stdout).toMatch(
       /readMode 'local' through node \w \(the backup\) right after: \[\["user",7,"(User_7|Renamed_7)"\]\] — .* may lag/,
     );
+    // A node's own write, read locally on the backup that took it: always seen.
+    expect(stdout).toMatch(
+      /Put \['user', 7, 'Own_7'\] through node (\w), then readMode 'local' through node \1: \[\["user",7,"Own_7"\]\]/,
+    );
     // The health report, as returned and as published on the diagnostics channel.
     expect(stdout).toContain('Health reports that arrived on supercache:health:check: a, b, c');
     expect(stdout).toMatch(/Node a: status=running epoch=\d+ leader=a successRate=1\n/);
