@@ -165,12 +165,19 @@ export function clusterProvider(options: ClusterProviderOptions): ClusterProvide
             }
           }),
         );
+        // Backup copies per member: every copy of a partition but its primary.
+        const backups: Record<string, number> = {};
+        if (main !== undefined && main.spec.placement === 'partitions') {
+          for (let p = 0; p < main.spec.numPartitions; p++) {
+            for (const b of main.replicasOf(p).slice(1)) backups[b] = (backups[b] ?? 0) + 1;
+          }
+        }
         const nodes: ClusterNodeStats[] = health.members.map((m, i) => ({
           nodeId: m.id,
           status: m.alive ? 'up' : 'down',
           self: m.id === node.nodeId,
           primaryPartitions: owned[m.id] ?? 0,
-          replicaPartitions: 0,
+          replicaPartitions: backups[m.id] ?? 0,
           size: sizes[i] as number,
         }));
         return {

@@ -17,7 +17,7 @@
 
 // Re-exported from the layers below so one import serves an application.
 export type { ClusterNodeOptions, PeerInfo } from '@supercache/cluster';
-export { ClusterNode, HttpTransport, MemoryNetwork, MemoryTransport } from '@supercache/cluster';
+export { CHANNELS, ClusterNode, HttpTransport, MemoryNetwork, MemoryTransport } from '@supercache/cluster';
 export type { TableCursor } from '@supercache/router';
 export type { Clock, MatchSpec, Page, Pattern, TableType, Term, Tuple } from '@supercache/storage';
 export { _, $, $_, $$, SuperCacheError } from '@supercache/storage';

@@ -149,6 +149,27 @@ describe('SuperCache in distributed mode (memory transport)', () => {
     for (const x of alive) expect(await x.get(['k1'])).toEqual([['k1', 'v1']]);
     await (alive[0] as SuperCache).put(['k2', 'v2']);
     for (const x of alive) expect(await x.get(['k2'])).toEqual([['k2', 'v2']]);
+    // The stopped node comes back under its id: every key is readable through it.
+    const id = ['a', 'b', 'c'][vi] as string;
+    const back = new SuperCache({
+      cluster: 'distributed',
+      nodeId: id,
+      numPartition: 8,
+      replicationFactor: 2,
+      replicationMode: 'sync',
+      peers: ['a', 'b', 'c'].filter((x) => x !== id).map((x) => `${x}=${x}`),
+      clusterProvider: clusterProvider({ transport: net2.createTransport(id), ...FAST }),
+    });
+    await back.start();
+    started.caches.push(back);
+    for (const x of [...alive, back]) {
+      expect(await x.get(['k1'])).toEqual([['k1', 'v1']]);
+      expect(await x.get(['k2'])).toEqual([['k2', 'v2']]);
+    }
+    // Two copies of each of the 8 partitions: 8 primaries and 8 backups in all.
+    const stats = await back.clusterStats();
+    expect(stats.nodes.reduce((n, m) => n + m.primaryPartitions, 0)).toBe(8);
+    expect(stats.nodes.reduce((n, m) => n + m.replicaPartitions, 0)).toBe(8);
   });
 
   it('hands data off when a node stops gracefully', async () => {
