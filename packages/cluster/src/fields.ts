@@ -5,13 +5,12 @@
 
 import { SuperCacheError } from '@supercache/storage';
 
+// One definition of each, in the router: a plain map (not null, an array or
+// bytes), and a timer that honours an abort signal.
+export { isRecord, sleep } from '@supercache/router';
+
 /** A decoded request body (a map). */
 export type Body = Record<string, unknown>;
-
-/** True for a plain map (not null, an array or bytes). */
-export function isRecord(v: unknown): v is Body {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
-}
 
 /** A non-empty string field. */
 export function str(body: Body, field: string): string {
@@ -47,9 +46,4 @@ export function intList(body: Body, field: string): number[] {
     }
   }
   return v as number[];
-}
-
-/** Resolves after `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

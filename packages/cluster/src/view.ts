@@ -5,6 +5,7 @@
  * computed from a view, so two nodes with the same epoch route identically.
  */
 
+import { isRecord } from '@supercache/router';
 import { SuperCacheError, type TableType } from '@supercache/storage';
 
 /** How a distributed table spreads keys over nodes. */
@@ -155,10 +156,6 @@ export const EMPTY_VIEW: View = Object.freeze({
   tables: Object.freeze({}),
   handoffs: Object.freeze([]) as readonly string[],
 });
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
-}
 
 /**
  * Checks that a value received from a peer is a well-formed view.
