@@ -6,17 +6,7 @@
  * staging incoming data until its view is committed).
  */
 
-import {
-  computeAssignment,
-  createPartitioner,
-  createShardRouter,
-  type HashFn,
-  nodeShards,
-  type Partitioner,
-  type Shard,
-  type ShardHashFn,
-  type ShardRouter,
-} from '@supercache/partition';
+import type { HashFn, ShardHashFn } from '@supercache/partition';
 import { compareVersions, type HybridLogicalClock } from '@supercache/replication';
 import {
   type CommandContext,
@@ -44,6 +34,13 @@ import {
 import { ClusterBackend } from './cluster-backend.js';
 import type { HandoffProgressEvent } from './events.js';
 import type { ClusterCounters } from './health.js';
+import {
+  type Owner,
+  PartitionsPlacement,
+  type PlacementStrategy,
+  type Routing,
+  ShardsPlacement,
+} from './placement.js';
 import { type PartitionDigest, type ReplicaBatch, type ReplicaEntry, Replicator } from './replicator.js';
 import {
   type ClusterConfig,
@@ -159,25 +156,7 @@ export interface TableHost {
   assertServing(table: string): void;
 }
 
-/** An owner of some partition data under one view. */
-export interface Owner {
-  readonly node: string;
-  /** The shard index on that node. */
-  readonly shard: number;
-}
-
-/** Routing derived from one view, cached per epoch. */
-interface Routing {
-  readonly epoch: number;
-  readonly view: View;
-  readonly hosts: readonly string[];
-  /** `'partitions'`: primary of each partition. */
-  readonly primaries: readonly string[] | undefined;
-  /** `'partitions'`: the copies of each partition, primary first. */
-  readonly replicas: readonly (readonly string[])[] | undefined;
-  /** `'shards'`: router over every host's shards. */
-  readonly shardRouter: ShardRouter | undefined;
-}
+export type { Owner } from './placement.js';
 
 /** An entry on the wire: `[obj, expiresAt, version | null]`. */
 export type WireEntry = [obj: Tuple, expiresAt: number, version: string | null];
@@ -205,8 +184,8 @@ interface Staged {
 interface SourceState {
   readonly hid: string;
   readonly next: Routing;
-  /** `'partitions'`: the moving partitions and the copies that must receive them. */
-  readonly moving: Map<number, readonly string[]>;
+  /** Whole partitions moving, with the copies that must receive them; undefined when keys move one by one. */
+  readonly moving: Map<number, readonly string[]> | undefined;
   /** Keys changed on moving data since the last pass, per local shard. */
   touched: Map<number, Map<MapKey, Term>>;
   /** `'shards'`: where each key's objects were sent, per local shard. */
@@ -282,9 +261,7 @@ export class DistributedTable {
   /** The asynchronous table API over {@link DistributedTable.backend}. */
   readonly router: TableRouter;
   readonly #host: TableHost;
-  readonly #partitioner: Partitioner | undefined;
-  readonly #userShardHash: ShardHashFn | undefined;
-  readonly #localRouter: ShardRouter | undefined;
+  readonly #placement: PlacementStrategy;
   readonly #tableIndex = new Map<Table, number>();
   readonly #callbacks: DistributedTableOptions['callbacks'];
   #routing: Routing | undefined;
@@ -337,18 +314,21 @@ export class DistributedTable {
     this.shards.tables.forEach((t, i) => {
       this.#tableIndex.set(t, i);
     });
-    if (spec.placement === 'partitions') {
-      this.#partitioner = createPartitioner({
-        numPartitions: spec.numPartitions,
-        ...(options.hash === undefined ? {} : { hash: options.hash as HashFn }),
-      });
-    } else {
-      this.#userShardHash = options.hash as ShardHashFn | undefined;
-      this.#localRouter = createShardRouter({
-        shards: nodeShards(host.nodeId, localShards),
-        ...(this.#userShardHash === undefined ? {} : { hash: this.#userShardHash }),
-      });
-    }
+    this.#placement =
+      spec.placement === 'partitions'
+        ? new PartitionsPlacement(
+            name,
+            spec.numPartitions,
+            host.config.replicationFactor,
+            options.hash as HashFn | undefined,
+          )
+        : new ShardsPlacement(
+            name,
+            host.nodeId,
+            localShards,
+            spec.partitionPos,
+            options.hash as ShardHashFn | undefined,
+          );
     if (spec.placement === 'partitions' && host.config.replicationFactor > 1) {
       this.replicator = new Replicator({
         nodeId: host.nodeId,
@@ -388,38 +368,9 @@ export class DistributedTable {
   #routingFor(view: View): Routing {
     const cached = this.#routing;
     if (cached !== undefined && cached.view === view) return cached;
-    const r = this.#computeRouting(view);
+    const r = this.#placement.routing(view);
     if (view === this.#host.view) this.#routing = r;
     return r;
-  }
-
-  #computeRouting(view: View): Routing {
-    const hosts = hostsOf(view, this.name);
-    if (this.spec.placement === 'partitions') {
-      const rf = this.#host.config.replicationFactor;
-      const promoted = view.promoted?.[this.name];
-      const replicas =
-        hosts.length === 0
-          ? []
-          : computeAssignment(this.spec.numPartitions, hosts, rf).owners.map((o, p) => {
-              const x = promoted?.[p];
-              if (x === undefined || o[0] === x || !o.includes(x)) return o;
-              return [x, ...o.filter((n) => n !== x)];
-            });
-      const primaries = replicas.map((o) => o[0] as string);
-      return { epoch: view.epoch, view, hosts, primaries, replicas, shardRouter: undefined };
-    }
-    const per = view.shards[this.name] ?? {};
-    const all: Shard[] = [];
-    for (const h of hosts) all.push(...nodeShards(h, per[h] as number));
-    const shardRouter =
-      all.length === 0
-        ? undefined
-        : createShardRouter({
-            shards: all,
-            ...(this.#userShardHash === undefined ? {} : { hash: this.#userShardHash }),
-          });
-    return { epoch: view.epoch, view, hosts, primaries: undefined, replicas: undefined, shardRouter };
   }
 
   /** The members hosting this table under `view`. */
@@ -442,12 +393,7 @@ export class DistributedTable {
         details: { table: this.name, epoch: r.epoch },
       });
     }
-    if (r.primaries !== undefined) {
-      const p = (this.#partitioner as Partitioner).partitionOf(pd);
-      return { node: r.primaries[p] as string, shard: p };
-    }
-    const s = (r.shardRouter as ShardRouter).ownerOf(pd);
-    return { node: s.node, shard: s.partition };
+    return this.#placement.ownerIn(r, pd);
   }
 
   /**
@@ -456,15 +402,15 @@ export class DistributedTable {
    * @throws SuperCacheError `SC_ERR_BAD_ARG` for another placement or an index out of range.
    */
   ownerOfPartition(p: number, view: View = this.#host.view): Owner {
-    const r = this.#routingFor(view);
-    if (r.primaries === undefined) {
+    if (this.#placement.kind !== 'partitions') {
       throw new SuperCacheError('SC_ERR_BAD_ARG', `table ${this.name} is not partitioned cluster-wide`);
     }
-    if (!Number.isInteger(p) || p < 0 || p >= r.primaries.length) {
+    if (!Number.isInteger(p) || p < 0 || p >= this.spec.numPartitions) {
       throw new SuperCacheError('SC_ERR_BAD_ARG', `partition index ${String(p)} out of range`);
     }
+    const r = this.#routingFor(view);
     if (r.hosts.length === 0) return this.#ownerIn(r, null);
-    return { node: r.primaries[p] as string, shard: p };
+    return { node: this.#placement.replicas(r, p)[0] as string, shard: p };
   }
 
   /**
@@ -473,26 +419,17 @@ export class DistributedTable {
    * every host when there are fewer; a promoted primary leads.
    */
   replicasOf(p: number, view: View = this.#host.view): readonly string[] {
-    return this.#routingFor(view).replicas?.[p] ?? [];
+    return this.#placement.replicas(this.#routingFor(view), p);
   }
 
   /** The local shard for partition data (owned here or not). */
   shardOf(pd: Term): number {
-    if (this.#partitioner !== undefined) return this.#partitioner.partitionOf(pd);
-    return (this.#localRouter as ShardRouter).indexOf(pd);
+    return this.#placement.shardOf(pd);
   }
 
   /** Shards whose data this node serves under `view`. */
   ownedShards(view: View = this.#host.view): number[] {
-    const r = this.#routingFor(view);
-    const self = this.#host.nodeId;
-    if (r.primaries !== undefined) {
-      const out: number[] = [];
-      for (let p = 0; p < r.primaries.length; p++) if (r.primaries[p] === self) out.push(p);
-      return out;
-    }
-    if (!r.hosts.includes(self)) return [];
-    return this.shards.tables.map((_t, i) => i);
+    return this.#placement.ownedShards(this.#routingFor(view), this.#host.nodeId);
   }
 
   // ---------------------------------------------------------------------------
@@ -509,7 +446,7 @@ export class DistributedTable {
     if (s === undefined) return;
     const i = this.#tableIndex.get(table);
     if (i === undefined) return;
-    if (this.spec.placement === 'partitions' && !s.moving.has(i)) return;
+    if (s.moving !== undefined && !s.moving.has(i)) return;
     let m = s.touched.get(i);
     if (m === undefined) s.touched.set(i, (m = new Map()));
     m.set(keyOf(key), key);
@@ -519,7 +456,7 @@ export class DistributedTable {
   #gate(shard: number, pd: Term): Promise<void> | undefined {
     const s = this.#source;
     if (s === undefined || !s.holding) return undefined;
-    if (this.spec.placement === 'partitions') return s.moving.has(shard) ? s.released : undefined;
+    if (s.moving !== undefined) return s.moving.has(shard) ? s.released : undefined;
     let o: Owner;
     try {
       o = this.#ownerIn(s.next, pd);
@@ -796,7 +733,7 @@ export class DistributedTable {
     const self = this.#host.nodeId;
     const holds =
       r === undefined
-        ? this.#routingFor(view).primaries?.[p] === self
+        ? this.replicasOf(p, view)[0] === self
         : r.holdsCopy(p) && this.replicasOf(p, view).includes(self);
     if (!holds) throw notOwner(view, this.name, self);
     this.#host.counters.served++;
@@ -807,7 +744,7 @@ export class DistributedTable {
   holdsCopyOf(p: number): boolean {
     const r = this.replicator;
     const self = this.#host.nodeId;
-    if (r === undefined) return this.#routingFor(this.#host.view).primaries?.[p] === self;
+    if (r === undefined) return this.replicasOf(p)[0] === self;
     return r.holdsCopy(p) && this.replicasOf(p).includes(self);
   }
 
@@ -849,24 +786,10 @@ export class DistributedTable {
     const before = this.#routingFor(prev);
     if (!before.hosts.includes(self)) return false;
     if (sameHosting(prev, next, this.name)) return false;
-    const after = this.#computeRouting(next);
+    const after = this.#placement.routing(next);
     if (after.hosts.length === 0) return false; // the last host leaves: nothing can receive the data
-    const moving = new Map<number, readonly string[]>();
-    if (this.spec.placement === 'partitions') {
-      // The primary streams a partition to every copy it gains, and to a new
-      // primary even when that one held a backup copy: at the switch every
-      // copy of the next view holds exactly the source's data.
-      const b = before.replicas as readonly (readonly string[])[];
-      const a = after.replicas as readonly (readonly string[])[];
-      for (let p = 0; p < b.length; p++) {
-        const was = b[p] as readonly string[];
-        const now = a[p] as readonly string[];
-        if (was[0] !== self) continue;
-        const targets = now.filter((n, i) => n !== self && (i === 0 || !was.includes(n)));
-        if (targets.length > 0) moving.set(p, targets);
-      }
-      if (moving.size === 0) return false;
-    }
+    const moving = this.#placement.moving(before, after, self);
+    if (moving !== undefined && moving.size === 0) return false;
     let release!: () => void;
     const released = new Promise<void>((r) => {
       release = r;
@@ -960,7 +883,7 @@ export class DistributedTable {
       }
     };
     const self = this.#host.nodeId;
-    if (this.spec.placement === 'partitions') {
+    if (s.moving !== undefined) {
       for (const [p, targets] of s.moving) {
         for (const e of this.shards.table(p).entries()) {
           if (this.#source !== s) return;
@@ -1025,7 +948,7 @@ export class DistributedTable {
       for (const [mk, key] of m) {
         keys++;
         const entries = table.lookupEntries(key);
-        if (this.spec.placement === 'partitions') {
+        if (s.moving !== undefined) {
           const list = entries.map(wire);
           for (const target of s.moving.get(i) ?? []) await push(target, [i, key, list]);
           continue;
@@ -1099,7 +1022,7 @@ export class DistributedTable {
    */
   movedTo(hid: string, target: string): Record<string, number> | undefined {
     const s = this.#source;
-    if (s === undefined || s.hid !== hid || this.spec.placement !== 'partitions') return undefined;
+    if (s === undefined || s.hid !== hid || s.moving === undefined) return undefined;
     const out: Record<string, number> = {};
     for (const [p, targets] of s.moving) {
       if (targets.includes(target)) out[p] = Math.max(0, this.replicator?.appliedSeq(p) ?? 0);
@@ -1316,31 +1239,7 @@ export class DistributedTable {
   }
 
   #dropUnowned(view: View): void {
-    const r = this.#routingFor(view);
-    const self = this.#host.nodeId;
-    if (r.replicas !== undefined) {
-      for (let p = 0; p < r.replicas.length; p++) {
-        if (!(r.replicas[p] as readonly string[]).includes(self)) {
-          const t = this.shards.table(p);
-          if (t.size > 0) t.deleteAllObjects();
-        }
-      }
-      return;
-    }
-    if (!r.hosts.includes(self)) {
-      for (const t of this.shards.tables) if (t.size > 0) t.deleteAllObjects();
-      return;
-    }
-    const pp = this.spec.partitionPos;
-    for (let i = 0; i < this.shards.shardCount; i++) {
-      const t = this.shards.table(i);
-      const gone: Tuple[] = [];
-      for (const e of t.entries()) {
-        const o = this.#ownerIn(r, e.obj[pp] as Term);
-        if (o.node !== self || o.shard !== i) gone.push(e.obj);
-      }
-      for (const obj of gone) t.deleteObject(obj);
-    }
+    this.#placement.dropUnowned(this.#routingFor(view), this.#host.nodeId, this.shards.tables);
   }
 
   /**
@@ -1348,15 +1247,7 @@ export class DistributedTable {
    * shards (`'shards'`).
    */
   ownedCounts(view: View = this.#host.view): Record<string, number> {
-    const r = this.#routingFor(view);
-    const out: Record<string, number> = {};
-    for (const h of r.hosts) out[h] = 0;
-    if (r.primaries !== undefined) {
-      for (const p of r.primaries) out[p] = (out[p] ?? 0) + 1;
-    } else {
-      for (const h of r.hosts) out[h] = view.shards[this.name]?.[h] ?? 0;
-    }
-    return out;
+    return this.#placement.ownedCounts(this.#routingFor(view));
   }
 
   /** Objects this node serves (owned shards only). */

@@ -1,0 +1,261 @@
+/**
+ * The two ways a distributed table places its data, as strategy objects a
+ * {@link DistributedTable} holds one of:
+ *
+ * - {@link PartitionsPlacement} (SuperCache): `numPartitions` partitions
+ *   that mean the same on every node; each has a replica set, the top
+ *   `replicationFactor` hosts by rendezvous rank (primary first, a promoted
+ *   copy leading). Data moves between views a whole partition at a time.
+ * - {@link ShardsPlacement} (PartitionedEts): every host brings its own
+ *   `localShards` shards; a key belongs to the `{node, shard}` with the
+ *   highest rendezvous score. Data moves key by key.
+ *
+ * Each answers, for a view: who owns some partition data, which local
+ * shards this node owns, the copies of a partition, what moves between two
+ * views, and what a node must drop.
+ */
+
+import {
+  computeAssignment,
+  createPartitioner,
+  createShardRouter,
+  type HashFn,
+  nodeShards,
+  type Partitioner,
+  type Shard,
+  type ShardHashFn,
+  type ShardRouter,
+} from '@supercache/partition';
+import { SuperCacheError, type Table, type Term, type Tuple } from '@supercache/storage';
+import { hostsOf, type Placement, type View } from './view.js';
+
+/** An owner of some partition data under one view. */
+export interface Owner {
+  readonly node: string;
+  /** The shard index on that node. */
+  readonly shard: number;
+}
+
+/** Routing derived from one view (cached per view by the table). */
+export interface Routing {
+  readonly epoch: number;
+  readonly view: View;
+  readonly hosts: readonly string[];
+}
+
+interface PartitionsRouting extends Routing {
+  /** The copies of each partition, primary first. */
+  readonly replicas: readonly (readonly string[])[];
+}
+
+interface ShardsRouting extends Routing {
+  /** Router over every host's shards; undefined when no member hosts the table. */
+  readonly router: ShardRouter | undefined;
+}
+
+/** What a table's placement answers. */
+export interface PlacementStrategy {
+  readonly kind: Placement;
+  /** Routing under `view`. */
+  routing(view: View): Routing;
+  /** The owner of partition data `pd` under `r` (`r.hosts` is not empty). */
+  ownerIn(r: Routing, pd: Term): Owner;
+  /** The local shard of partition data `pd`, owned here or not. */
+  shardOf(pd: Term): number;
+  /** Local shards whose data `self` serves under `r`. */
+  ownedShards(r: Routing, self: string): number[];
+  /** The copies of partition `p` under `r`, primary first (`[]` for a placement without replica sets). */
+  replicas(r: Routing, p: number): readonly string[];
+  /** What each host owns under `r`: partitions, or shards. */
+  ownedCounts(r: Routing): Record<string, number>;
+  /**
+   * Whole partitions `self` must stream for the change `before → after`,
+   * each with the nodes that must receive it; `undefined` when data moves
+   * key by key (then {@link PlacementStrategy.ownerIn} under `after` says
+   * where each object goes).
+   */
+  moving(before: Routing, after: Routing, self: string): Map<number, readonly string[]> | undefined;
+  /** Deletes from `tables` (this node's shards) what `self` holds no copy of under `r`. */
+  dropUnowned(r: Routing, self: string, tables: readonly Table[]): void;
+}
+
+function clear(t: Table): void {
+  if (t.size > 0) t.deleteAllObjects();
+}
+
+/** `'partitions'`: cluster-wide partitions with replica sets. */
+export class PartitionsPlacement implements PlacementStrategy {
+  readonly kind = 'partitions';
+  readonly #table: string;
+  readonly #numPartitions: number;
+  readonly #replicationFactor: number;
+  readonly #partitioner: Partitioner;
+
+  constructor(table: string, numPartitions: number, replicationFactor: number, hash: HashFn | undefined) {
+    this.#table = table;
+    this.#numPartitions = numPartitions;
+    this.#replicationFactor = replicationFactor;
+    this.#partitioner = createPartitioner({ numPartitions, ...(hash === undefined ? {} : { hash }) });
+  }
+
+  routing(view: View): PartitionsRouting {
+    const hosts = hostsOf(view, this.#table);
+    const promoted = view.promoted?.[this.#table];
+    const replicas =
+      hosts.length === 0
+        ? []
+        : computeAssignment(this.#numPartitions, hosts, this.#replicationFactor).owners.map((o, p) => {
+            const x = promoted?.[p];
+            if (x === undefined || o[0] === x || !o.includes(x)) return o;
+            return [x, ...o.filter((n) => n !== x)];
+          });
+    return { epoch: view.epoch, view, hosts, replicas };
+  }
+
+  #replicas(r: Routing): readonly (readonly string[])[] {
+    return (r as PartitionsRouting).replicas;
+  }
+
+  ownerIn(r: Routing, pd: Term): Owner {
+    const p = this.#partitioner.partitionOf(pd);
+    return { node: this.#replicas(r)[p]?.[0] as string, shard: p };
+  }
+
+  shardOf(pd: Term): number {
+    return this.#partitioner.partitionOf(pd);
+  }
+
+  ownedShards(r: Routing, self: string): number[] {
+    const out: number[] = [];
+    const all = this.#replicas(r);
+    for (let p = 0; p < all.length; p++) if (all[p]?.[0] === self) out.push(p);
+    return out;
+  }
+
+  replicas(r: Routing, p: number): readonly string[] {
+    return this.#replicas(r)[p] ?? [];
+  }
+
+  ownedCounts(r: Routing): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const h of r.hosts) out[h] = 0;
+    for (const o of this.#replicas(r)) out[o[0] as string] = (out[o[0] as string] ?? 0) + 1;
+    return out;
+  }
+
+  moving(before: Routing, after: Routing, self: string): Map<number, readonly string[]> {
+    // The primary streams a partition to every copy it gains, and to a new
+    // primary even when that one held a backup copy: at the switch every
+    // copy of the next view holds exactly the source's data.
+    const b = this.#replicas(before);
+    const a = this.#replicas(after);
+    const moving = new Map<number, readonly string[]>();
+    for (let p = 0; p < b.length; p++) {
+      const was = b[p] as readonly string[];
+      const now = a[p] as readonly string[];
+      if (was[0] !== self) continue;
+      const targets = now.filter((n, i) => n !== self && (i === 0 || !was.includes(n)));
+      if (targets.length > 0) moving.set(p, targets);
+    }
+    return moving;
+  }
+
+  dropUnowned(r: Routing, self: string, tables: readonly Table[]): void {
+    const all = this.#replicas(r);
+    for (let p = 0; p < all.length; p++) {
+      if (!(all[p] as readonly string[]).includes(self)) clear(tables[p] as Table);
+    }
+  }
+}
+
+/** `'shards'`: every host's own shards, one copy of each key. */
+export class ShardsPlacement implements PlacementStrategy {
+  readonly kind = 'shards';
+  readonly #table: string;
+  readonly #partitionPos: number;
+  readonly #hash: ShardHashFn | undefined;
+  readonly #local: ShardRouter;
+
+  constructor(
+    table: string,
+    nodeId: string,
+    localShards: number,
+    partitionPos: number,
+    hash: ShardHashFn | undefined,
+  ) {
+    this.#table = table;
+    this.#partitionPos = partitionPos;
+    this.#hash = hash;
+    this.#local = createShardRouter({
+      shards: nodeShards(nodeId, localShards),
+      ...(hash === undefined ? {} : { hash }),
+    });
+  }
+
+  routing(view: View): ShardsRouting {
+    const hosts = hostsOf(view, this.#table);
+    const per = view.shards[this.#table] ?? {};
+    const all: Shard[] = [];
+    for (const h of hosts) all.push(...nodeShards(h, per[h] as number));
+    const router =
+      all.length === 0
+        ? undefined
+        : createShardRouter({ shards: all, ...(this.#hash === undefined ? {} : { hash: this.#hash }) });
+    return { epoch: view.epoch, view, hosts, router };
+  }
+
+  ownerIn(r: Routing, pd: Term): Owner {
+    const router = (r as ShardsRouting).router;
+    if (router === undefined) {
+      throw new SuperCacheError(
+        'SC_ERR_NO_TABLE',
+        `no member hosts table ${this.#table} at epoch ${r.epoch}`,
+        {
+          retryable: true,
+          details: { table: this.#table, epoch: r.epoch },
+        },
+      );
+    }
+    const s = router.ownerOf(pd);
+    return { node: s.node, shard: s.partition };
+  }
+
+  shardOf(pd: Term): number {
+    return this.#local.indexOf(pd);
+  }
+
+  ownedShards(r: Routing, self: string): number[] {
+    if (!r.hosts.includes(self)) return [];
+    return Array.from({ length: this.#local.shards.length }, (_x, i) => i);
+  }
+
+  replicas(): readonly string[] {
+    return [];
+  }
+
+  ownedCounts(r: Routing): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const h of r.hosts) out[h] = r.view.shards[this.#table]?.[h] ?? 0;
+    return out;
+  }
+
+  moving(): undefined {
+    return undefined;
+  }
+
+  dropUnowned(r: Routing, self: string, tables: readonly Table[]): void {
+    if (!r.hosts.includes(self)) {
+      for (const t of tables) clear(t);
+      return;
+    }
+    const pp = this.#partitionPos;
+    tables.forEach((t, i) => {
+      const gone: Tuple[] = [];
+      for (const e of t.entries()) {
+        const o = this.ownerIn(r, e.obj[pp] as Term);
+        if (o.node !== self || o.shard !== i) gone.push(e.obj);
+      }
+      for (const obj of gone) t.deleteObject(obj);
+    });
+  }
+}
