@@ -7,7 +7,7 @@
  */
 
 import type { HashFn, ShardHashFn } from '@supercache/partition';
-import { compareVersions, type HybridLogicalClock } from '@supercache/replication';
+import type { HybridLogicalClock } from '@supercache/replication';
 import {
   type CommandContext,
   type CommandRegistry,
@@ -20,7 +20,6 @@ import {
 import {
   type Clock,
   type Entry,
-  type EntryMeta,
   keyOf,
   type MapKey,
   type RemovalReason,
@@ -28,11 +27,12 @@ import {
   type Table,
   type TableType,
   type Term,
-  type Tuple,
-  termBytes,
 } from '@supercache/storage';
 import { ClusterBackend } from './cluster-backend.js';
 import type { HandoffProgressEvent } from './events.js';
+import { HandoffSource } from './handoff-source.js';
+import { HandoffTarget } from './handoff-target.js';
+import type { HandoffTableAccess } from './handoff-wire.js';
 import type { ClusterCounters } from './health.js';
 import {
   type Owner,
@@ -51,8 +51,6 @@ import {
   type View,
 } from './view.js';
 
-/** Snapshot chunks a handoff source keeps in flight at once. */
-const SNAPSHOT_IN_FLIGHT = 4;
 /** Options of {@link ClusterNode.table}. */
 export interface DistributedTableOptions {
   /** Table type. @defaultValue the node config's `tableType` */
@@ -156,68 +154,8 @@ export interface TableHost {
   assertServing(table: string): void;
 }
 
+export type { ChunkItem, DeltaItem, WireEntry } from './handoff-wire.js';
 export type { Owner } from './placement.js';
-
-/** An entry on the wire: `[obj, expiresAt, version | null]`. */
-export type WireEntry = [obj: Tuple, expiresAt: number, version: string | null];
-/** A snapshot item: `[targetShard, obj, expiresAt, version | null]`. */
-export type ChunkItem = [shard: number, obj: Tuple, expiresAt: number, version: string | null];
-/** A delta item: the complete list of a key's objects at the source (`[]` = deleted). */
-export type DeltaItem = [shard: number, key: Term, entries: WireEntry[]];
-
-interface StagedKey {
-  readonly key: Term;
-  entries: WireEntry[];
-  /** True once a delta replaced the list: the source's list is authoritative. */
-  replace: boolean;
-}
-
-interface Staged {
-  readonly hid: string;
-  readonly epoch: number;
-  readonly shards: Map<number, Map<MapKey, StagedKey>>;
-  readonly started: number;
-  entries: number;
-  bytes: number;
-}
-
-interface SourceState {
-  readonly hid: string;
-  readonly next: Routing;
-  /** Whole partitions moving, with the copies that must receive them; undefined when keys move one by one. */
-  readonly moving: Map<number, readonly string[]> | undefined;
-  /** Keys changed on moving data since the last pass, per local shard. */
-  touched: Map<number, Map<MapKey, Term>>;
-  /** `'shards'`: where each key's objects were sent, per local shard. */
-  readonly sentTo: Map<number, Map<MapKey, Array<[node: string, shard: number]>>>;
-  readonly targets: Set<string>;
-  holding: boolean;
-  released: Promise<void>;
-  release: () => void;
-  holdTimer: ReturnType<typeof setTimeout> | undefined;
-  readonly started: number;
-  entries: number;
-  bytes: number;
-}
-
-function wire(e: Entry): WireEntry {
-  return [e.obj, e.expiresAt, e.version ?? null];
-}
-
-function meta(expiresAt: number, version: string | null): EntryMeta {
-  const m: { expiresAt: number; version?: string } = { expiresAt };
-  if (version !== null) m.version = version;
-  return m;
-}
-
-/** Bytes of one wire entry, estimated. */
-function entryBytes(obj: Tuple): number {
-  try {
-    return termBytes(obj as unknown as Term) + 32;
-  } catch {
-    return 64;
-  }
-}
 
 /** The `SC_ERR_NOT_OWNER` redirect a receiver answers with, carrying its view. */
 export function notOwner(view: View, table: string, node: string): SuperCacheError {
@@ -245,6 +183,22 @@ export interface Remote {
   readonly clock?: string | undefined;
 }
 
+/** The two handoff sides of a table, kept off its public API. */
+export interface HandoffSides {
+  readonly source: HandoffSource;
+  readonly target: HandoffTarget;
+}
+
+const SIDES = new WeakMap<DistributedTable, HandoffSides>();
+
+/**
+ * The handoff source and target of `table`, for the node's handoff
+ * participant (not exported from the package).
+ */
+export function handoffSides(table: DistributedTable): HandoffSides {
+  return SIDES.get(table) as HandoffSides;
+}
+
 /**
  * One logical table on one node. Create it with {@link ClusterNode.table};
  * use {@link DistributedTable.router} for the asynchronous table API.
@@ -265,10 +219,9 @@ export class DistributedTable {
   readonly #tableIndex = new Map<Table, number>();
   readonly #callbacks: DistributedTableOptions['callbacks'];
   #routing: Routing | undefined;
-  #source: SourceState | undefined;
-  readonly #staged = new Map<string, Staged>();
-  /** Sequences handed over with staged data, per handoff and partition. */
-  readonly #stagedSeqs = new Map<string, Map<number, number>>();
+  /** Both sides of this table's handoffs; see {@link handoffSides}. */
+  readonly #source: HandoffSource;
+  readonly #target: HandoffTarget;
   /** Replication of this table (`'partitions'` with a replication factor above 1). */
   readonly replicator: Replicator | undefined;
   #closed = false;
@@ -329,6 +282,19 @@ export class DistributedTable {
             spec.partitionPos,
             options.hash as ShardHashFn | undefined,
           );
+    const access: HandoffTableAccess = {
+      name,
+      spec,
+      shards: this.shards,
+      host,
+      placement: this.#placement,
+      replicator: () => this.replicator,
+      routingFor: (view) => this.#routingFor(view),
+      ownerIn: (r, pd) => this.#ownerIn(r, pd),
+    };
+    this.#source = new HandoffSource(access);
+    this.#target = new HandoffTarget(access);
+    SIDES.set(this, { source: this.#source, target: this.#target });
     if (spec.placement === 'partitions' && host.config.replicationFactor > 1) {
       this.replicator = new Replicator({
         nodeId: host.nodeId,
@@ -350,6 +316,11 @@ export class DistributedTable {
     }
     this.backend = new ClusterBackend(host, this);
     this.router = new TableRouter(this.backend, { partitionPos: spec.partitionPos });
+  }
+
+  /** True while this table hands data over (as a source). */
+  get handingOff(): boolean {
+    return this.#source.active;
   }
 
   /** This node's shard count. */
@@ -437,33 +408,18 @@ export class DistributedTable {
 
   #ctx(write: boolean): CommandContext {
     const version = write ? this.#host.hlc.now() : undefined;
-    if (this.#source !== undefined) return { version, touched: this.#onTouched };
+    if (this.#source.tracking) return { version, touched: this.#onTouched };
     return { version };
   }
 
   readonly #onTouched = (table: Table, key: Term): void => {
-    const s = this.#source;
-    if (s === undefined) return;
     const i = this.#tableIndex.get(table);
-    if (i === undefined) return;
-    if (s.moving !== undefined && !s.moving.has(i)) return;
-    let m = s.touched.get(i);
-    if (m === undefined) s.touched.set(i, (m = new Map()));
-    m.set(keyOf(key), key);
+    if (i !== undefined) this.#source.touched(i, key);
   };
 
   /** The promise a command on this data must wait for, when the data is held for a handoff switch. */
   #gate(shard: number, pd: Term): Promise<void> | undefined {
-    const s = this.#source;
-    if (s === undefined || !s.holding) return undefined;
-    if (s.moving !== undefined) return s.moving.has(shard) ? s.released : undefined;
-    let o: Owner;
-    try {
-      o = this.#ownerIn(s.next, pd);
-    } catch {
-      return s.released;
-    }
-    return o.node !== this.#host.nodeId || o.shard !== shard ? s.released : undefined;
+    return this.#source.gate(shard, pd);
   }
 
   async #syncFrom(remote: Remote | undefined): Promise<void> {
@@ -618,9 +574,9 @@ export class DistributedTable {
       const view = this.#host.view;
       if (remote !== undefined && remote.epoch !== view.epoch)
         throw staleEpoch(view, this.name, remote.epoch);
-      const s = this.#source;
-      if (cmd.write && s?.holding === true) {
-        await this.#waitHold(s.released);
+      const released = this.#source.released;
+      if (cmd.write && this.#source.holding && released !== undefined) {
+        await this.#waitHold(released);
         continue;
       }
       this.#host.counters.served++;
@@ -774,416 +730,6 @@ export class DistributedTable {
   }
 
   // ---------------------------------------------------------------------------
-  // Handoff: source side
-
-  /**
-   * Plans the data this node must hand over for the change `prev → next`
-   * and starts tracking changes to it. Returns false when nothing moves.
-   */
-  planSource(hid: string, prev: View, next: View): boolean {
-    this.abortSource();
-    const self = this.#host.nodeId;
-    const before = this.#routingFor(prev);
-    if (!before.hosts.includes(self)) return false;
-    if (sameHosting(prev, next, this.name)) return false;
-    const after = this.#placement.routing(next);
-    if (after.hosts.length === 0) return false; // the last host leaves: nothing can receive the data
-    const moving = this.#placement.moving(before, after, self);
-    if (moving !== undefined && moving.size === 0) return false;
-    let release!: () => void;
-    const released = new Promise<void>((r) => {
-      release = r;
-    });
-    this.#source = {
-      hid,
-      next: after,
-      moving,
-      touched: new Map(),
-      sentTo: new Map(),
-      targets: new Set(),
-      holding: false,
-      released,
-      release,
-      holdTimer: undefined,
-      started: this.#host.clock.now(),
-      entries: 0,
-      bytes: 0,
-    };
-    return true;
-  }
-
-  /** True while this table hands data over. */
-  get handingOff(): boolean {
-    return this.#source !== undefined;
-  }
-
-  async #flush(
-    s: SourceState,
-    target: string,
-    method: string,
-    items: unknown[],
-    entries: number,
-  ): Promise<void> {
-    if (items.length === 0) return;
-    s.targets.add(target);
-    await this.#host.callNode(
-      target,
-      method,
-      { h: s.hid, t: this.name, e: s.next.epoch, from: this.#host.nodeId, items },
-      this.#host.callTimeoutMs,
-    );
-    this.#host.counters.handoffEntriesSent += entries;
-    this.#host.progress({
-      handoff: s.hid,
-      role: 'source',
-      phase: method === 'sc.handoffChunk' ? 'snapshot' : 'delta',
-      table: this.name,
-      peer: target,
-      entries: s.entries,
-      bytes: s.bytes,
-      durationMs: this.#host.clock.now() - s.started,
-    });
-  }
-
-  /** Pass 1: streams every moving entry to its new owner in chunks; the table keeps serving. */
-  async streamSnapshot(hid: string): Promise<void> {
-    const s = this.#source;
-    if (s === undefined || s.hid !== hid) return;
-    const chunk = this.#host.handoffChunkSize;
-    const buffers = new Map<string, ChunkItem[]>();
-    // Chunks are pipelined: up to SNAPSHOT_IN_FLIGHT travel at once, so the
-    // next chunk is built while earlier ones cross the network. Staging
-    // merges by version, so their arrival order does not matter; all of
-    // them settle before this method returns (and before the delta pass).
-    const inFlight = new Set<Promise<void>>();
-    let failure: unknown;
-    const send = (target: string, b: ChunkItem[]): void => {
-      const f: Promise<void> = this.#flush(s, target, 'sc.handoffChunk', b, b.length).then(
-        () => {
-          inFlight.delete(f);
-        },
-        (e: unknown) => {
-          inFlight.delete(f);
-          failure ??= e;
-        },
-      );
-      inFlight.add(f);
-    };
-    const push = async (target: string, item: ChunkItem): Promise<void> => {
-      let b = buffers.get(target);
-      if (b === undefined) buffers.set(target, (b = []));
-      b.push(item);
-      s.entries++;
-      s.bytes += entryBytes(item[1]);
-      if (b.length >= chunk) {
-        buffers.set(target, []);
-        send(target, b);
-        while (inFlight.size >= SNAPSHOT_IN_FLIGHT) await Promise.race(inFlight);
-        if (failure !== undefined) throw failure;
-      }
-    };
-    const self = this.#host.nodeId;
-    if (s.moving !== undefined) {
-      for (const [p, targets] of s.moving) {
-        for (const e of this.shards.table(p).entries()) {
-          if (this.#source !== s) return;
-          for (const target of targets) await push(target, [p, e.obj, e.expiresAt, e.version ?? null]);
-        }
-      }
-    } else {
-      const pp = this.spec.partitionPos;
-      const kp = this.spec.keyPos;
-      for (let i = 0; i < this.shards.shardCount; i++) {
-        for (const e of this.shards.table(i).entries()) {
-          if (this.#source !== s) return;
-          const o = this.#ownerIn(s.next, e.obj[pp] as Term);
-          if (o.node === self && o.shard === i) continue;
-          this.#recordSent(s, i, e.obj[kp] as Term, o);
-          await push(o.node, [o.shard, e.obj, e.expiresAt, e.version ?? null]);
-        }
-      }
-    }
-    for (const [target, b] of buffers) if (b.length > 0) send(target, b);
-    await Promise.all(inFlight);
-    if (failure !== undefined) throw failure;
-  }
-
-  #recordSent(s: SourceState, shard: number, key: Term, o: Owner): void {
-    let m = s.sentTo.get(shard);
-    if (m === undefined) s.sentTo.set(shard, (m = new Map()));
-    const k = keyOf(key);
-    const list = m.get(k);
-    if (list === undefined) m.set(k, [[o.node, o.shard]]);
-    else if (!list.some(([n, sh]) => n === o.node && sh === o.shard)) list.push([o.node, o.shard]);
-  }
-
-  /**
-   * Pass 2: re-sends the current objects of every key changed since the last
-   * pass (`[]` for a deleted key). Returns how many keys were sent.
-   */
-  async sendDelta(hid: string): Promise<number> {
-    const s = this.#source;
-    if (s === undefined || s.hid !== hid) return 0;
-    const touched = s.touched;
-    s.touched = new Map();
-    const chunk = this.#host.handoffChunkSize;
-    const buffers = new Map<string, { items: DeltaItem[]; entries: number }>();
-    const push = async (target: string, item: DeltaItem): Promise<void> => {
-      let b = buffers.get(target);
-      if (b === undefined) buffers.set(target, (b = { items: [], entries: 0 }));
-      b.items.push(item);
-      b.entries += Math.max(1, item[2].length);
-      s.entries += item[2].length;
-      for (const e of item[2]) s.bytes += entryBytes(e[0]);
-      if (b.entries >= chunk) {
-        buffers.delete(target);
-        await this.#flush(s, target, 'sc.handoffDelta', b.items, b.entries);
-      }
-    };
-    let keys = 0;
-    const self = this.#host.nodeId;
-    const pp = this.spec.partitionPos;
-    for (const [i, m] of touched) {
-      const table = this.shards.table(i);
-      for (const [mk, key] of m) {
-        keys++;
-        const entries = table.lookupEntries(key);
-        if (s.moving !== undefined) {
-          const list = entries.map(wire);
-          for (const target of s.moving.get(i) ?? []) await push(target, [i, key, list]);
-          continue;
-        }
-        const groups = new Map<string, { o: Owner; list: WireEntry[] }>();
-        for (const e of entries) {
-          const o = this.#ownerIn(s.next, e.obj[pp] as Term);
-          if (o.node === self && o.shard === i) continue;
-          const g = `${o.shard}:${o.node}`;
-          let grp = groups.get(g);
-          if (grp === undefined) groups.set(g, (grp = { o, list: [] }));
-          grp.list.push(wire(e));
-        }
-        const sent = s.sentTo.get(i)?.get(mk) ?? [];
-        for (const [n, sh] of sent) {
-          if (!groups.has(`${sh}:${n}`)) await push(n, [sh, key, []]);
-        }
-        for (const { o, list } of groups.values()) {
-          this.#recordSent(s, i, key, o);
-          await push(o.node, [o.shard, key, list]);
-        }
-      }
-    }
-    for (const [target, b] of buffers) await this.#flush(s, target, 'sc.handoffDelta', b.items, b.entries);
-    return keys;
-  }
-
-  /** Keys changed on moving data since the last pass. */
-  pendingDelta(): number {
-    let n = 0;
-    for (const m of this.#source?.touched.values() ?? []) n += m.size;
-    return n;
-  }
-
-  /**
-   * Switch: holds every command on moving data (queued, never dropped) and
-   * sends the final delta. The hold ends when the handoff's view is adopted
-   * (held commands then get `SC_ERR_NOT_OWNER` and retry at the new owner)
-   * or the handoff is aborted (they run here).
-   */
-  async holdAndFinish(hid: string): Promise<string[]> {
-    const s = this.#source;
-    if (s === undefined || s.hid !== hid) return [];
-    s.holding = true;
-    // A leader that never commits must not freeze this data forever.
-    s.holdTimer = setTimeout(() => {
-      if (this.#source === s) {
-        this.#host.progress({
-          handoff: s.hid,
-          role: 'source',
-          phase: 'aborted',
-          table: this.name,
-          entries: s.entries,
-          bytes: s.bytes,
-          durationMs: this.#host.clock.now() - s.started,
-          error: 'no commit within the hold timeout',
-        });
-        this.abortSource();
-      }
-    }, this.#host.holdTimeoutMs * 2);
-    s.holdTimer.unref?.();
-    await this.sendDelta(hid);
-    return [...s.targets];
-  }
-
-  /**
-   * `'partitions'`: the partitions this source hands to `target`, with the
-   * replication sequence each reached (sent with `sc.handoffDone`, after the
-   * final delta, while the data is held). The target replaces its copy of
-   * each with what it staged and continues from that sequence.
-   */
-  movedTo(hid: string, target: string): Record<string, number> | undefined {
-    const s = this.#source;
-    if (s === undefined || s.hid !== hid || s.moving === undefined) return undefined;
-    const out: Record<string, number> = {};
-    for (const [p, targets] of s.moving) {
-      if (targets.includes(target)) out[p] = Math.max(0, this.replicator?.appliedSeq(p) ?? 0);
-    }
-    return out;
-  }
-
-  /** Records which partitions a handoff moves to this node, and their sequences (see {@link movedTo}). */
-  stageMoved(hid: string, moved: Record<string, unknown>): void {
-    const m = new Map<number, number>();
-    for (const [k, v] of Object.entries(moved)) {
-      const p = Number(k);
-      if (!Number.isInteger(p) || p < 0 || p >= this.shards.shardCount || typeof v !== 'number' || v < 0) {
-        throw new SuperCacheError('SC_ERR_BAD_REQUEST', `bad moved partition ${k} for table ${this.name}`);
-      }
-      m.set(p, v);
-    }
-    this.#stagedSeqs.set(hid, m);
-  }
-
-  /** Counts of the current source handoff. */
-  sourceCounts(): { entries: number; bytes: number } {
-    return { entries: this.#source?.entries ?? 0, bytes: this.#source?.bytes ?? 0 };
-  }
-
-  /** Ends the source side (after commit or abort) and releases held commands. */
-  abortSource(): void {
-    const s = this.#source;
-    if (s === undefined) return;
-    this.#source = undefined;
-    if (s.holdTimer !== undefined) clearTimeout(s.holdTimer);
-    s.release();
-  }
-
-  /** The id of the handoff this table is a source of, if any. */
-  get sourceHandoff(): string | undefined {
-    return this.#source?.hid;
-  }
-
-  // ---------------------------------------------------------------------------
-  // Handoff: target side
-
-  #stagedFor(hid: string, epoch: number): Staged {
-    let st = this.#staged.get(hid);
-    if (st === undefined) {
-      st = { hid, epoch, shards: new Map(), started: this.#host.clock.now(), entries: 0, bytes: 0 };
-      this.#staged.set(hid, st);
-    }
-    return st;
-  }
-
-  #stagedKey(st: Staged, shard: number, key: Term): StagedKey {
-    if (!Number.isInteger(shard) || shard < 0 || shard >= this.shards.shardCount) {
-      throw new SuperCacheError('SC_ERR_BAD_REQUEST', `table ${this.name} has no shard ${shard}`);
-    }
-    let m = st.shards.get(shard);
-    if (m === undefined) st.shards.set(shard, (m = new Map()));
-    const k = keyOf(key);
-    let sk = m.get(k);
-    if (sk === undefined) m.set(k, (sk = { key, entries: [], replace: false }));
-    return sk;
-  }
-
-  #observe(version: string | null): void {
-    if (version === null) return;
-    try {
-      this.#host.hlc.update(version);
-    } catch {
-      // ignored: see #syncFrom
-    }
-  }
-
-  /** Stages a snapshot chunk (not served, not visible to fan-outs). */
-  stageChunk(hid: string, epoch: number, items: readonly ChunkItem[]): number {
-    const st = this.#stagedFor(hid, epoch);
-    const kp = this.spec.keyPos;
-    let newest: string | null = null;
-    for (const [shard, obj, expiresAt, version] of items) {
-      const sk = this.#stagedKey(st, shard, obj[kp] as Term);
-      sk.entries.push([obj, expiresAt, version]);
-      st.entries++;
-      st.bytes += entryBytes(obj);
-      if (compareVersions(version, newest) > 0) newest = version;
-    }
-    this.#observe(newest);
-    this.#host.counters.handoffEntriesReceived += items.length;
-    return st.entries;
-  }
-
-  /** Stages a delta: each key's list replaces what was staged for it. */
-  stageDelta(hid: string, epoch: number, items: readonly DeltaItem[]): number {
-    const st = this.#stagedFor(hid, epoch);
-    let newest: string | null = null;
-    for (const [shard, key, entries] of items) {
-      const sk = this.#stagedKey(st, shard, key);
-      sk.entries = entries;
-      sk.replace = true;
-      st.entries += entries.length;
-      for (const e of entries) {
-        st.bytes += entryBytes(e[0]);
-        if (compareVersions(e[2], newest) > 0) newest = e[2];
-      }
-    }
-    this.#observe(newest);
-    this.#host.counters.handoffEntriesReceived += items.length;
-    return st.entries;
-  }
-
-  /** Counts staged for a handoff. */
-  stagedCounts(hid: string): { entries: number; bytes: number; started: number } | undefined {
-    const st = this.#staged.get(hid);
-    return st === undefined ? undefined : { entries: st.entries, bytes: st.bytes, started: st.started };
-  }
-
-  /** Drops what was staged for an aborted handoff. */
-  discardStaged(hid: string): void {
-    this.#staged.delete(hid);
-    this.#stagedSeqs.delete(hid);
-  }
-
-  #applyStaged(st: Staged, moved: ReadonlyMap<number, number> | undefined): number {
-    const set = this.spec.type === 'set' || this.spec.type === 'ordered_set';
-    let n = 0;
-    // A partition moved whole (one source) replaces this node's copy.
-    for (const p of moved?.keys() ?? []) {
-      const t = this.shards.table(p);
-      if (t.size > 0) t.deleteAllObjects();
-    }
-    for (const [shard, keys] of st.shards) {
-      const t = this.shards.table(shard);
-      if (moved?.has(shard) === true) {
-        for (const sk of keys.values()) {
-          n += sk.entries.length;
-          t.delete(sk.key);
-          for (const [obj, expiresAt, version] of sk.entries) t.insertEntry(obj, meta(expiresAt, version));
-        }
-        continue;
-      }
-      for (const sk of keys.values()) {
-        n += sk.entries.length;
-        if (set) {
-          const incoming = sk.entries[sk.entries.length - 1];
-          if (incoming === undefined) {
-            t.delete(sk.key);
-            continue;
-          }
-          const live = t.lookupEntries(sk.key)[0];
-          // Last writer wins: keep a live copy only if it is strictly newer.
-          if (live !== undefined && compareVersions(live.version, incoming[2]) > 0) continue;
-          t.insertEntry(incoming[0], meta(incoming[1], incoming[2]));
-          continue;
-        }
-        // Bags: the source's list for the key is complete (every value survives).
-        t.delete(sk.key);
-        for (const [obj, expiresAt, version] of sk.entries) t.insertEntry(obj, meta(expiresAt, version));
-      }
-    }
-    return n;
-  }
-
-  // ---------------------------------------------------------------------------
   // View changes
 
   /**
@@ -1194,42 +740,13 @@ export class DistributedTable {
   onViewChange(prev: View, next: View): void {
     if (this.#closed) return;
     this.#routing = undefined;
-    const handed = new Map<number, number>();
-    for (const [hid, st] of [...this.#staged]) {
-      if (next.handoffs.includes(hid)) {
-        const moved = this.#stagedSeqs.get(hid);
-        const n = this.#applyStaged(st, moved);
-        for (const [p, seq] of moved ?? []) handed.set(p, seq);
-        this.#staged.delete(hid);
-        this.#stagedSeqs.delete(hid);
-        this.#host.progress({
-          handoff: hid,
-          role: 'target',
-          phase: 'applied',
-          table: this.name,
-          entries: n,
-          bytes: st.bytes,
-          durationMs: this.#host.clock.now() - st.started,
-        });
-      } else if (st.epoch <= next.epoch) {
-        this.#staged.delete(hid);
-        this.#stagedSeqs.delete(hid);
-      }
-    }
-    // Partitions moved here with no object staged still replace this node's copy.
-    for (const [hid, moved] of [...this.#stagedSeqs]) {
-      if (!next.handoffs.includes(hid)) continue;
-      for (const [p, seq] of moved) {
-        const t = this.shards.table(p);
-        if (t.size > 0) t.deleteAllObjects();
-        handed.set(p, seq);
-      }
-      this.#stagedSeqs.delete(hid);
-    }
+    const handed = this.#target.applyCommitted(next);
     this.replicator?.onView(prev, next, this.spec.numPartitions, handed);
-    const s = this.#source;
     if (!sameHosting(prev, next, this.name)) this.#dropUnowned(next);
-    if (s !== undefined && (next.handoffs.includes(s.hid) || s.next.epoch <= next.epoch)) this.abortSource();
+    const hid = this.#source.hid;
+    const until = this.#source.nextEpoch;
+    if (hid !== undefined && (next.handoffs.includes(hid) || (until !== undefined && until <= next.epoch)))
+      this.#source.abort();
     if (this.#callbacks !== undefined) {
       const before = hostsOf(prev, this.name);
       const after = hostsOf(next, this.name);
@@ -1259,9 +776,8 @@ export class DistributedTable {
 
   /** Drops every object, staged data and handoff state (a node rejoining another cluster). */
   reset(): void {
-    this.abortSource();
-    this.#staged.clear();
-    this.#stagedSeqs.clear();
+    this.#source.abort();
+    this.#target.clear();
     this.replicator?.reset();
     this.#routing = undefined;
     for (const t of this.shards.tables) if (t.size > 0) t.deleteAllObjects();
@@ -1271,9 +787,8 @@ export class DistributedTable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.abortSource();
-    this.#staged.clear();
-    this.#stagedSeqs.clear();
+    this.#source.abort();
+    this.#target.clear();
     this.replicator?.close();
     this.shards.close();
   }

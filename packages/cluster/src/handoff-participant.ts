@@ -7,7 +7,7 @@
  */
 
 import { SuperCacheError } from '@supercache/storage';
-import type { ChunkItem, DeltaItem, DistributedTable } from './distributed-table.js';
+import { type ChunkItem, type DeltaItem, type DistributedTable, handoffSides } from './distributed-table.js';
 import { type Body, int, isRecord, list, str } from './fields.js';
 import type { NodeContext } from './node-context.js';
 import { assertView } from './view.js';
@@ -57,7 +57,7 @@ export class HandoffParticipant {
     const clock = ctx.settings.clock;
     const started = clock.now();
     const moving: DistributedTable[] = [];
-    for (const t of ctx.tables.values()) if (t.planSource(h, prev, next)) moving.push(t);
+    for (const t of ctx.tables.values()) if (handoffSides(t).source.plan(h, prev, next)) moving.push(t);
     if (moving.length === 0) return { entries: 0, bytes: 0 };
     const report = (phase: 'snapshot' | 'delta') => {
       const { entries, bytes } = sourceTotals(moving);
@@ -66,14 +66,14 @@ export class HandoffParticipant {
     };
     ctx.progress({ handoff: h, role: 'source', phase: 'start', entries: 0, bytes: 0, durationMs: 0 });
     // Pass 1: snapshot, streamed while the tables keep serving.
-    for (const t of moving) await t.streamSnapshot(h);
+    for (const t of moving) await handoffSides(t).source.streamSnapshot(h);
     report('snapshot');
     // Pass 2: re-send what changed meanwhile, until it is quiet.
     for (let round = 0; round < 8; round++) {
       let pending = 0;
-      for (const t of moving) pending += t.pendingDelta();
+      for (const t of moving) pending += handoffSides(t).source.pendingDelta();
       if (pending === 0) break;
-      for (const t of moving) await t.sendDelta(h);
+      for (const t of moving) await handoffSides(t).source.sendDelta(h);
       if (pending < 32) break;
     }
     return report('delta');
@@ -83,16 +83,17 @@ export class HandoffParticipant {
   async switch(body: Body): Promise<Body> {
     const ctx = this.#ctx;
     const h = str(body, 'h');
-    const moving = [...ctx.tables.values()].filter((t) => t.sourceHandoff === h);
+    const moving = [...ctx.tables.values()].filter((t) => handoffSides(t).source.hid === h);
     if (moving.length === 0) return { entries: 0, bytes: 0 };
     const targets = new Set<string>();
-    for (const t of moving) for (const target of await t.holdAndFinish(h)) targets.add(target);
+    for (const t of moving)
+      for (const target of await handoffSides(t).source.holdAndFinish(h)) targets.add(target);
     await Promise.all(
       [...targets].map((target) => {
         // Which partitions each table hands this target whole, with their replication sequence.
         const moved: Record<string, Record<string, number>> = {};
         for (const t of moving) {
-          const m = t.movedTo(h, target);
+          const m = handoffSides(t).source.movedTo(h, target);
           if (m !== undefined && Object.keys(m).length > 0) moved[t.name] = m;
         }
         return ctx.callNode(target, 'sc.handoffDone', { h, from: ctx.nodeId, moved });
@@ -109,12 +110,12 @@ export class HandoffParticipant {
     const h = str(body, 'h');
     let touched = false;
     for (const t of ctx.tables.values()) {
-      if (t.sourceHandoff === h) {
-        t.abortSource();
+      if (handoffSides(t).source.hid === h) {
+        handoffSides(t).source.abort();
         touched = true;
       }
-      if (t.stagedCounts(h) !== undefined) {
-        t.discardStaged(h);
+      if (handoffSides(t).target.stagedCounts(h) !== undefined) {
+        handoffSides(t).target.discard(h);
         touched = true;
       }
     }
@@ -137,8 +138,10 @@ export class HandoffParticipant {
         throw new SuperCacheError('SC_ERR_BAD_REQUEST', 'malformed handoff item');
       }
     }
-    const n = delta ? t.stageDelta(h, e, items as DeltaItem[]) : t.stageChunk(h, e, items as ChunkItem[]);
-    const c = t.stagedCounts(h);
+    const n = delta
+      ? handoffSides(t).target.stageDelta(h, e, items as DeltaItem[])
+      : handoffSides(t).target.stageChunk(h, e, items as ChunkItem[]);
+    const c = handoffSides(t).target.stagedCounts(h);
     ctx.progress({
       handoff: h,
       role: 'target',
@@ -163,13 +166,13 @@ export class HandoffParticipant {
         if (t === undefined || !isRecord(m)) {
           throw new SuperCacheError('SC_ERR_BAD_REQUEST', `bad moved partitions for table ${name}`);
         }
-        t.stageMoved(h, m);
+        handoffSides(t).target.stageMoved(h, m);
       }
     }
     let entries = 0;
     let bytes = 0;
     for (const t of ctx.tables.values()) {
-      const c = t.stagedCounts(h);
+      const c = handoffSides(t).target.stagedCounts(h);
       if (c !== undefined) {
         entries += c.entries;
         bytes += c.bytes;
@@ -184,7 +187,7 @@ function sourceTotals(tables: readonly DistributedTable[]): { entries: number; b
   let entries = 0;
   let bytes = 0;
   for (const t of tables) {
-    const c = t.sourceCounts();
+    const c = handoffSides(t).source.counts();
     entries += c.entries;
     bytes += c.bytes;
   }
