@@ -180,16 +180,41 @@ describe('ClusterNode membership', () => {
     const c = make();
     for (const id of ['a', 'b', 'c']) await c.start(id, { tables: SET_ONLY });
     await fill(c, 'a', 100);
+    const stale = c.node('c');
+    const mine = Array.from({ length: 100 }, (_v, i) => `k${i}`).filter(
+      (k) => stale.getTable('set')!.ownerOf(k).node === 'c',
+    );
+    expect(mine.length).toBeGreaterThan(3);
+    const local = () => stale.getTable('set')!.shards.tables.reduce((n, t) => n + t.size, 0);
+    expect(local()).toBe(mine.length);
+    // What c holds locally at the moment it learns it was removed.
+    let heldWhenRemoved: number | undefined;
+    stale.on('viewChange', (e: ViewChangeEvent) => {
+      if (e.removed.includes('c') && heldWhenRemoved === undefined) heldWhenRemoved = local();
+    });
     const net = c.net;
     // c is cut off but keeps running: the leader removes it.
     net.partition(['c'], ['a', 'b']);
     expect(await eventually(() => c.node('a').view.members.join() === 'a,b', 20_000)).toBe(true);
+    // While c is away, the majority owns c's keys (empty: rf = 1): one is
+    // written again, one deleted, the rest stay absent.
+    const [rewritten, deleted] = mine as [string, string];
+    await c.table('a', 'set').insert([rewritten, 'new']);
+    await c.table('a', 'set').insert([deleted, 'gone-soon']);
+    await c.table('b', 'set').delete(deleted);
     net.heal();
     // c learns it was removed (from heartbeats) and joins again.
     expect(await eventually(() => c.node('a').view.members.join() === 'a,b,c', 20_000)).toBe(true);
-    expect(await eventually(() => c.node('c').status === 'running')).toBe(true);
+    expect(await eventually(() => stale.status === 'running' && stale.view.members.includes('c'))).toBe(true);
+    // It dropped everything when it learned of its removal, before any handoff.
+    expect(heldWhenRemoved).toBe(0);
+    // Its old objects never come back: it serves only what the majority holds.
+    for (const k of mine) {
+      const want = k === rewritten ? [[k, 'new']] : [];
+      for (const via of ['a', 'c']) expect(await c.table(via, 'set').lookup(k)).toEqual(want);
+    }
     const size = await c.table('c', 'set').size();
-    expect(size).toBeLessThanOrEqual(100);
+    expect(size).toBe(100 - mine.length + 1);
     await c.table('c', 'set').insert(['fresh', 1]);
     expect(await c.table('a', 'set').lookup('fresh')).toEqual([['fresh', 1]]);
   });

@@ -58,6 +58,8 @@ describe(`concurrent structure operations (seed ${SEED})`, () => {
     // Replies arrive in any order, but each out takes the oldest value at the
     // moment it runs: 250 racing outs take exactly 0..249 and leave 250..499.
     const taken = await Promise.all(Array.from({ length: 250 }, () => q.out(EMPTY)));
+    // The outs really raced: they did not run in the order they were issued.
+    expect(taken).not.toEqual(Array.from({ length: 250 }, (_v, i) => i));
     expect([...taken].sort((a, b) => (a as number) - (b as number))).toEqual(
       Array.from({ length: 250 }, (_v, i) => i),
     );
@@ -82,18 +84,35 @@ describe(`concurrent structure operations (seed ${SEED})`, () => {
     const kv = new KeyValue<string, number>(makeRouter({ type, jitterSeed: SEED + 3 }), 'counters');
     const rng = mulberry32(SEED + 4);
     const expected = new Map<string, number>();
-    const ops: Array<() => Promise<number>> = [];
+    // Counters c0..c2 only go up and c3..c5 only go down (steps 1..9), so the
+    // values one counter returns, sorted, give the order its increments ran in.
+    const ops: Array<{ key: string; step: number; run: () => Promise<number> }> = [];
     for (let i = 0; i < N; i++) {
-      const key = `c${Math.floor(rng() * 5)}`;
-      const step = Math.floor(rng() * 10) - 3;
+      const c = Math.floor(rng() * 6);
+      const key = `c${c}`;
+      const step = (1 + Math.floor(rng() * 9)) * (c < 3 ? 1 : -1);
       expected.set(key, (expected.get(key) ?? 0) + step);
-      ops.push(() => kv.increment(key, step));
+      ops.push({ key, step, run: () => kv.increment(key, step) });
     }
     shuffle(ops, rng);
-    const returned = await Promise.all(ops.map((f) => f()));
+    const returned = await Promise.all(ops.map((o) => o.run()));
     for (const [key, total] of expected) expect(await kv.get(key)).toBe(total);
-    // Every increment saw a distinct intermediate state of its counter.
-    expect(returned).toHaveLength(N);
+    // Every increment saw a distinct intermediate state of its counter: put
+    // in the order they ran, each one started from the value the previous
+    // one returned (the first from 0), and the last returned the total.
+    for (const [key, total] of expected) {
+      const steps = ops
+        .map((o, i) => ({ step: o.step, result: returned[i] as number, key: o.key }))
+        .filter((x) => x.key === key)
+        .sort((x, y) => (total > 0 ? x.result - y.result : y.result - x.result));
+      expect(new Set(steps.map((x) => x.result)).size).toBe(steps.length);
+      let state = 0;
+      for (const x of steps) {
+        expect(x.result - x.step).toBe(state);
+        state = x.result;
+      }
+      expect(state).toBe(total);
+    }
   });
 
   it('loses updates with a read-then-write across two awaits (control: the harness can fail)', async () => {
