@@ -11,6 +11,7 @@ import {
   $,
   $$,
   assertTerm,
+  isTerm,
   keyOf,
   type MapKey,
   type MatchSpec,
@@ -27,6 +28,33 @@ import {
   type StructureReadOptions,
   type StructureWriteOptions,
 } from './options.js';
+
+/**
+ * An `SC_ERR_INVALID_TERM` about a record (`tuple[0][1]`) rethrown in the
+ * caller's terms: the first pair whose key or value is not a term, named
+ * `key` / `value` (or `pairs[i][0]` / `pairs[i][1]` for a batch). Runs only
+ * when a write already failed. Any other error is returned as it is.
+ */
+function inCallerTerms(
+  e: unknown,
+  pairs: ReadonlyArray<readonly [unknown, unknown]>,
+  batch: boolean,
+): unknown {
+  if (!SuperCacheError.is(e) || e.code !== 'SC_ERR_INVALID_TERM') return e;
+  for (let i = 0; i < pairs.length; i++) {
+    const p = pairs[i] as readonly [unknown, unknown];
+    for (const j of [0, 1] as const) {
+      if (isTerm(p[j])) continue;
+      const name = j === 0 ? 'key' : 'value';
+      try {
+        assertTerm(p[j], batch ? `pairs[${i}][${j}] (the ${name})` : name);
+      } catch (named) {
+        return named;
+      }
+    }
+  }
+  return e;
+}
 
 /** Attempts of `update(key, default, fn)` before it gives up with `SC_ERR_CONFLICT`. */
 const MAX_UPDATE_ATTEMPTS = 100;
@@ -121,8 +149,13 @@ export class KeyValue<K extends Term = Term, V extends Term = Term> {
    */
   async add(key: K, value: V, options?: KeyValueWriteOptions): Promise<void> {
     checkTtlWrite('KeyValue.add', options);
-    // The router validates the whole record once; no separate key check.
-    await this.router.insert([kvKey(this.name, key), value], options);
+    // The router validates the whole record once; only a failure is
+    // re-checked, to name the key or the value instead of the record.
+    try {
+      await this.router.insert([kvKey(this.name, key), value], options);
+    } catch (e) {
+      throw inCallerTerms(e, [[key, value]], false);
+    }
   }
 
   /**
@@ -345,7 +378,11 @@ export class KeyValue<K extends Term = Term, V extends Term = Term> {
       records[i] = [kvKey(this.name, p[0] as K), p[1] as V];
     }
     if (records.length === 0) return;
-    await this.router.insertMany(records, options);
+    try {
+      await this.router.insertMany(records, options);
+    } catch (e) {
+      throw inCallerTerms(e, pairs, true);
+    }
   }
 
   /**

@@ -254,6 +254,25 @@ describe.each(TABLE_TYPES)('KeyValue on a %s table', (type) => {
     expect(await kv.count()).toBe(0);
   });
 
+  it('names the key or the value, not the stored record, when one is not a term', async () => {
+    const kv = open();
+    await expect(kv.add(undefined as never, 1)).rejects.toMatchObject({
+      code: 'SC_ERR_INVALID_TERM',
+      details: { path: 'key' },
+    });
+    await expect(kv.add('k', (() => 1) as never)).rejects.toMatchObject({
+      code: 'SC_ERR_INVALID_TERM',
+      details: { path: 'value' },
+    });
+    await expect(
+      kv.addBatch([
+        ['a', 1],
+        ['b', undefined as never],
+      ]),
+    ).rejects.toMatchObject({ code: 'SC_ERR_INVALID_TERM', details: { path: 'pairs[1][1] (the value)' } });
+    expect(await kv.count()).toBe(0);
+  });
+
   it('rejects a key or value that is not a term with SC_ERR_INVALID_TERM', async () => {
     const kv = open();
     await expect(kv.add(undefined as unknown as Term, 1)).rejects.toMatchObject({
