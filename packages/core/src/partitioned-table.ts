@@ -8,6 +8,7 @@ import { createShardRouter, nodeShards, type Shard, type ShardHashFn } from '@su
 import {
   checkCallOptions,
   createRegistry,
+  extendShape,
   LocalBackend,
   type OptionShape,
   READ_SHAPE,
@@ -25,6 +26,7 @@ import {
 import {
   type Clock,
   type CounterOp,
+  isTerm,
   type MatchSpec,
   type Page,
   type Pattern,
@@ -53,6 +55,11 @@ import {
   TABLE_TYPES,
   ttlOption,
 } from './options.js';
+
+/** `lookupElement`'s options: a read's, and the `default` answered for a missing key. */
+const LOOKUP_ELEMENT_SHAPE: OptionShape = extendShape(READ_SHAPE, {
+  default: (v) => (isTerm(v) ? undefined : 'a term'),
+});
 
 /**
  * Optional callbacks of a table (PartitionedEts `callbacks`): any subset of
@@ -606,13 +613,23 @@ export class PartitionedTable {
     return this.#r('updateCounter', options, ROUTE_SHAPE).updateCounter(key, op, defaultObj, options);
   }
 
-  /** Replaces elements (`[pos, value]` or a list) of the object at `key`; false when there is none. */
+  /**
+   * Replaces elements (`[pos, value]` or a list) of the object at `key`;
+   * false when there is none. With `defaultObj` (ETS `update_element/4`) a
+   * missing key first gets `defaultObj` under `key`, then the update (true).
+   * A non-array third argument is the options.
+   */
   async updateElement(
     key: Term,
     update: readonly [number, Term] | ReadonlyArray<readonly [number, Term]>,
+    defaultObj?: Tuple | RouteOptions,
     options?: RouteOptions,
   ): Promise<boolean> {
-    return this.#r('updateElement', options, ROUTE_SHAPE).updateElement(key, update, options);
+    if (Array.isArray(defaultObj)) {
+      return this.#r('updateElement', options, ROUTE_SHAPE).updateElement(key, update, defaultObj, options);
+    }
+    const opts = (defaultObj ?? options) as RouteOptions | undefined;
+    return this.#r('updateElement', opts, ROUTE_SHAPE).updateElement(key, update, opts);
   }
 
   /** Removes and returns the objects at `key`. */
@@ -643,11 +660,13 @@ export class PartitionedTable {
   }
 
   /**
-   * Element `pos` of the object at `key` (a list for bags).
-   * @throws SuperCacheError `SC_ERR_NOT_FOUND` when the key has no object.
+   * Element `pos` of the object at `key` (a list for bags). With
+   * `options.default` (ETS `lookup_element/4`), a missing key answers the
+   * default instead.
+   * @throws SuperCacheError `SC_ERR_NOT_FOUND` when the key has no object and no default is given.
    */
-  async lookupElement(key: Term, pos: number, options?: ReadOptions): Promise<Term> {
-    return this.#r('lookupElement', options, READ_SHAPE).lookupElement(key, pos, options);
+  async lookupElement(key: Term, pos: number, options?: ReadOptions & { default?: Term }): Promise<Term> {
+    return this.#r('lookupElement', options, LOOKUP_ELEMENT_SHAPE).lookupElement(key, pos, options);
   }
 
   /** True when `key` has an object. */
@@ -713,7 +732,7 @@ export class PartitionedTable {
     return this.#r('select').select(spec, options);
   }
 
-  /** `select` in reverse key order (ordered_set). */
+  /** `select` in reverse key order on an ordered_set; the same list as `select` on the other types (ETS). */
   async selectReverse(spec: MatchSpec, options?: ReadOptions): Promise<Term[]> {
     return this.#r('selectReverse').selectReverse(spec, options);
   }
@@ -749,6 +768,23 @@ export class PartitionedTable {
   ): Promise<Page<Term, TableCursor>> {
     const r = this.#r('selectPage');
     return typeof b === 'number' ? r.selectPage(a as MatchSpec, b, c) : r.selectPage(a as TableCursor, b);
+  }
+
+  /**
+   * One page of `selectReverse` results (ETS `select_reverse/3`): an
+   * ordered_set from its largest key down; see {@link PartitionedTable.selectPage}.
+   */
+  selectReversePage(spec: MatchSpec, limit: number, options?: ReadOptions): Promise<Page<Term, TableCursor>>;
+  selectReversePage(continuation: TableCursor, options?: ReadOptions): Promise<Page<Term, TableCursor>>;
+  async selectReversePage(
+    a: MatchSpec | TableCursor,
+    b?: number | ReadOptions,
+    c?: ReadOptions,
+  ): Promise<Page<Term, TableCursor>> {
+    const r = this.#r('selectReversePage');
+    return typeof b === 'number'
+      ? r.selectReversePage(a as MatchSpec, b, c)
+      : r.selectReversePage(a as TableCursor, b);
   }
 
   /** One page of `match` bindings (see {@link PartitionedTable.selectPage}). */
@@ -852,6 +888,7 @@ export const TABLE_METHODS = [
   'selectDelete',
   'selectReplace',
   'selectPage',
+  'selectReversePage',
   'matchPage',
   'matchObjectPage',
   'closeCursor',
@@ -871,7 +908,7 @@ export type TableMethod = (typeof TABLE_METHODS)[number];
 export type PartitionedTableApi = Pick<PartitionedTable, TableMethod>;
 
 type WithName<F> = F extends (...args: infer A) => infer R ? (name: string, ...args: A) => R : never;
-type Special = 'selectPage' | 'matchPage' | 'matchObjectPage' | 'foldl' | 'foldr';
+type Special = 'selectPage' | 'selectReversePage' | 'matchPage' | 'matchObjectPage' | 'foldl' | 'foldr';
 
 /** The module form: every operation taking the table name first, like `:ets`. */
 export type PartitionedEtsModule = {
@@ -891,6 +928,17 @@ export type PartitionedEtsModule = {
     options?: RouteOptions,
   ): Promise<Page<Term, TableCursor>>;
   selectPage(
+    name: string,
+    continuation: TableCursor,
+    options?: RouteOptions,
+  ): Promise<Page<Term, TableCursor>>;
+  selectReversePage(
+    name: string,
+    spec: MatchSpec,
+    limit: number,
+    options?: RouteOptions,
+  ): Promise<Page<Term, TableCursor>>;
+  selectReversePage(
     name: string,
     continuation: TableCursor,
     options?: RouteOptions,

@@ -37,6 +37,7 @@ import {
   type Tuple,
 } from '@supercache/storage';
 import {
+  DEFAULT_KEY_FIELD,
   KeyValue,
   Queue,
   registerStructureCommands,
@@ -856,7 +857,8 @@ export class SuperCache {
 
   /**
    * The struct store of a class, keyed by `keyField` (the seed's
-   * `Struct.init(struct, key)`): one instance per store name
+   * `Struct.init(struct, key \\ :id)`: `keyField` defaults to `'id'`, and
+   * `options` may come second): one instance per store name
    * (`options.name`, else `Class.name`) while started.
    * @throws SuperCacheError `SC_ERR_BAD_ARG` when a store of that name is
    *   open with another class or key field (give it another `options.name`);
@@ -865,10 +867,16 @@ export class SuperCache {
    */
   struct<T extends object>(
     Class: StructClass<T>,
-    keyField: Extract<keyof T, string>,
+    keyFieldOrOptions?: Extract<keyof T, string> | StructStoreOptions,
     options: StructStoreOptions = {},
   ): StructStore<T> {
     const rt = this.#runtime('struct');
+    let keyField = keyFieldOrOptions as Extract<keyof T, string> | undefined;
+    if (typeof keyFieldOrOptions === 'object' && keyFieldOrOptions !== null) {
+      options = keyFieldOrOptions;
+      keyField = undefined;
+    }
+    keyField ??= DEFAULT_KEY_FIELD as Extract<keyof T, string>;
     const name = options.name ?? (typeof Class === 'function' ? Class.name : undefined);
     const found = typeof name === 'string' ? rt.structs.get(name) : undefined;
     if (found !== undefined) {

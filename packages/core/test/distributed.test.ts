@@ -67,6 +67,31 @@ describe('SuperCache in distributed mode (memory transport)', () => {
     expect((await a.getByMatchObject([_, _])).length).toBe(25);
   });
 
+  it('loses no update(key, default, fn) when nodes race on one key (compare-and-set on the owner)', async () => {
+    const { caches } = await superCluster(['a', 'b', 'c']);
+    const runs = Array.from({ length: 60 }, (_v, i) =>
+      caches[i % 3]?.keyValue<string, number>('kv').update('n', 1, (v) => v + 1),
+    );
+    await Promise.all(runs);
+    expect(await caches[1]?.keyValue('kv').get('n')).toBe(60);
+  });
+
+  it('serves structure reads in every readMode and keys a struct by id by default', async () => {
+    const { caches } = await superCluster(['a', 'b']);
+    const [a, b] = caches as [SuperCache, SuperCache];
+    class Pet {
+      id = 0;
+      name = '';
+    }
+    await a.struct(Pet).add(Object.assign(new Pet(), { id: 9, name: 'Rex' }));
+    for (let i = 0; i < 20; i++) await a.keyValue('kv').add(`k${i}`, i);
+    for (const readMode of ['local', 'primary', 'quorum'] as const) {
+      expect((await b.struct(Pet).get(9, { readMode }))?.name).toBe('Rex');
+      for (let i = 0; i < 20; i++) expect(await b.keyValue('kv').get(`k${i}`, null, { readMode })).toBe(i);
+      expect(await b.keyValue('kv').count({ readMode })).toBe(20);
+    }
+  });
+
   it('addresses a partition by index on whichever node owns it', async () => {
     const { caches } = await superCluster(['a', 'b', 'c']);
     const [a, b] = caches as [SuperCache, SuperCache];

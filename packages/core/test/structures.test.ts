@@ -116,3 +116,39 @@ describe('SuperCache.struct', () => {
     expect(cache.struct(User, 'email', { name: 'UserByEmail' }).keyField).toBe('email');
   });
 });
+
+describe('SuperCache structures, as the seed', () => {
+  it('keys a struct by id when no key field is given, and finds the same store', async () => {
+    const cache = await startCache();
+    const users = cache.struct(User);
+    expect(users.keyField).toBe('id');
+    expect(cache.struct(User, 'id')).toBe(users);
+    await users.add(Object.assign(new User(), { id: 3, name: 'Cy' }));
+    expect((await users.get(3))?.name).toBe('Cy');
+    expect(cache.struct(User, { name: 'Others' }).keyField).toBe('id');
+  });
+
+  it('gets the latest value of a bag key, upserts with update, and updates with a function', async () => {
+    const cache = await startCache('bag');
+    const kv = cache.keyValue<string, number>('counts');
+    await kv.add('k', 1);
+    await kv.add('k', 2);
+    expect(await kv.get('k')).toBe(2);
+    expect(await kv.update('fresh', 5)).toBe(5);
+    expect(await kv.getAll('fresh')).toEqual([5]);
+    expect(await kv.update('k', 0, (v) => v + 40)).toBe(42);
+    expect(await kv.getAll('k')).toEqual([42]);
+    expect(await kv.update('none', 7, (v) => v + 1)).toBe(7);
+  });
+
+  it('takes readMode on structure reads and refuses it on writes', async () => {
+    const cache = await startCache();
+    const q = cache.queue<string>('jobs');
+    await q.add('a');
+    expect(await q.peek(null, { readMode: 'quorum' })).toBe('a');
+    expect(await cache.keyValue('n').count({ readMode: 'local' })).toBe(0);
+    await expectCode(() => q.peek(null, { readMode: 'bogus' } as never), 'SC_ERR_BAD_ARG');
+    await expectCode(() => q.out(null, { readMode: 'local' } as never), 'SC_ERR_BAD_ARG');
+    expect(await q.count()).toBe(1);
+  });
+});

@@ -191,7 +191,12 @@ export function builtinCommands(): Record<string, Command> {
     lookupEntries: shard(false, (t, a) =>
       t.lookupEntries(a[0] as Term).map((e) => [e.obj, e.expiresAt, e.version ?? null]),
     ),
-    lookupElement: shard(false, (t, a) => t.lookupElement(a[0] as Term, a[1] as number)),
+    // A third argument is the default (ETS lookup_element/4).
+    lookupElement: shard(false, (t, a) =>
+      a.length > 2
+        ? t.lookupElement(a[0] as Term, a[1] as number, a[2] as Term)
+        : t.lookupElement(a[0] as Term, a[1] as number),
+    ),
     member: shard(false, (t, a) => t.member(a[0] as Term)),
     take: shard(true, (t, a, ctx) => {
       const r = t.take(a[0] as Term);
@@ -222,7 +227,11 @@ export function builtinCommands(): Record<string, Command> {
     }),
     updateElement: shard(true, (t, a, ctx) => {
       const key = a[0] as Term;
-      const r = t.updateElement(key, a[1] as never);
+      // A third argument is the default object (ETS update_element/4).
+      const r =
+        a.length > 2
+          ? t.updateElement(key, a[1] as never, a[2] as Tuple)
+          : t.updateElement(key, a[1] as never);
       if (r) restamp(t, key, ctx);
       return r;
     }),

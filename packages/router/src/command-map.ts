@@ -51,7 +51,7 @@ export interface ShardCommandMap {
   deleteObjects: CommandSig<readonly [objs: readonly Tuple[]], true>;
   lookup: CommandSig<readonly [key: Term], Tuple[]>;
   lookupEntries: CommandSig<readonly [key: Term], EntryRow[]>;
-  lookupElement: CommandSig<readonly [key: Term, pos: number], Term>;
+  lookupElement: CommandSig<readonly [key: Term, pos: number, defaultValue?: Term], Term>;
   member: CommandSig<readonly [key: Term], boolean>;
   take: CommandSig<readonly [key: Term], Tuple[]>;
   delete: CommandSig<readonly [key: Term], true>;
@@ -61,7 +61,11 @@ export interface ShardCommandMap {
     number | number[]
   >;
   updateElement: CommandSig<
-    readonly [key: Term, update: readonly [number, Term] | ReadonlyArray<readonly [number, Term]>],
+    readonly [
+      key: Term,
+      update: readonly [number, Term] | ReadonlyArray<readonly [number, Term]>,
+      defaultObj?: Tuple,
+    ],
     boolean
   >;
 }

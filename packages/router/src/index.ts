@@ -71,6 +71,7 @@ export { createRegistry, cursorIterator, mergeIterators, ShardSet } from './shar
 export type {
   KeyOptions,
   KeyReadOptions,
+  LookupElementOptions,
   ReadOptions,
   StreamOptions,
   TableRouterOptions,

@@ -297,7 +297,8 @@ export function* cursorIterator(
   arg: unknown,
 ): Generator<readonly [Term, unknown]> {
   const f = itemFn(kind, arg, keyPos);
-  const reverse = kind === 'selectReverse';
+  // Only an ordered_set has a key order to reverse (ETS select_reverse).
+  const reverse = kind === 'selectReverse' && type === 'ordered_set';
   if (type !== 'ordered_set') {
     for (const t of tables) yield* tableItems(t, keyPos, f, reverse);
     return;

@@ -8,6 +8,7 @@ import {
   assertTuple,
   type CounterOp,
   isFlatTuple,
+  isTerm,
   keyOf,
   type MapKey,
   type MatchSpec,
@@ -22,6 +23,7 @@ import {
 import type { Backend, BackendCursor, RouteOptions } from './backend.js';
 import {
   checkCallOptions,
+  extendShape,
   KEY_READ_SHAPE,
   KEY_WRITE_SHAPE,
   READ_SHAPE,
@@ -36,6 +38,7 @@ import {
   fanoutItems,
   type NodeArgs,
   type NodeResult,
+  type ShardArgs,
   type TypedBackend,
   typedBackend,
 } from './command-map.js';
@@ -62,6 +65,15 @@ export interface KeyOptions extends RouteOptions {
 /** Options of a single-key read. */
 export interface KeyReadOptions extends KeyOptions, ReadOptions {}
 
+/** Options of {@link TableRouter.lookupElement}. */
+export interface LookupElementOptions extends KeyReadOptions {
+  /**
+   * Answered when the key has no object, instead of `SC_ERR_NOT_FOUND`
+   * (ETS `lookup_element/4`). Any term. @defaultValue none: a missing key throws
+   */
+  default?: Term;
+}
+
 /** Options of a write. */
 export interface WriteOptions extends RouteOptions {
   /** Time to live in ms for the written objects: a finite number ≥ 0 (0 = none). */
@@ -74,14 +86,43 @@ export interface StreamOptions extends ReadOptions {
   pageSize?: number;
 }
 
-/** A paging continuation: pass it back alone for the next page. */
+/**
+ * A paging continuation: pass it back alone for the next page. One object
+ * stands for the whole paging; once the last page was read, or
+ * `closeCursor` released it, it is refused with `SC_ERR_BAD_CONTINUATION`.
+ */
 export class TableCursor {
+  /** @internal Why the paging is over, once it is. */
+  ended: 'finished' | 'closed' | undefined;
   /** @internal */
   constructor(
     readonly kind: CursorKind,
     readonly limit: number,
     /** @internal */ readonly inner: BackendCursor,
-  ) {}
+  ) {
+    this.ended = undefined;
+  }
+}
+
+const LOOKUP_ELEMENT_SHAPE = extendShape(KEY_READ_SHAPE, {
+  default: (v) => (isTerm(v) ? undefined : 'a term'),
+});
+
+function checkFn(op: string, fn: unknown): void {
+  if (typeof fn !== 'function') {
+    throw new SuperCacheError('SC_ERR_BAD_ARG', `${op}: fn must be a function, got ${typeof fn}`, {
+      details: { op, argument: 'fn' },
+    });
+  }
+}
+
+function notACursor(op: string, value: unknown): SuperCacheError {
+  const what = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+  return new SuperCacheError(
+    'SC_ERR_BAD_ARG',
+    `${op}: continuation must be the continuation of a page, got ${what}`,
+    { details: { op, argument: 'continuation' } },
+  );
 }
 
 /** Options of {@link TableRouter}. */
@@ -253,14 +294,31 @@ export class TableRouter {
     return this.#b.exec(this.#pd(key, options), 'updateCounter', [key, op, defaultObj ?? null], options);
   }
 
-  /** Replaces elements of the object at `key`; false when there is none. */
+  /**
+   * Replaces elements of the object at `key`; false when there is none.
+   * With `defaultObj` (ETS `update_element/4`), a missing key first gets
+   * `defaultObj` (its key element replaced by `key`), then the update, and
+   * the call resolves with true. `defaultObj` may be left out: a
+   * non-array third argument is the options.
+   */
   async updateElement(
     key: Term,
     update: readonly [number, Term] | ReadonlyArray<readonly [number, Term]>,
+    defaultObj?: Tuple | KeyOptions,
     options?: KeyOptions,
   ): Promise<boolean> {
-    checkCallOptions('updateElement', options, KEY_WRITE_SHAPE);
-    return this.#b.exec(this.#pd(key, options), 'updateElement', [key, update], options);
+    let def: Tuple | undefined;
+    let opts: KeyOptions | undefined = options;
+    if (Array.isArray(defaultObj)) def = defaultObj as Tuple;
+    else if (defaultObj !== undefined && options === undefined) opts = defaultObj as KeyOptions;
+    else if (defaultObj !== undefined) {
+      throw new SuperCacheError('SC_ERR_BAD_ARG', 'updateElement: defaultObj must be a tuple (an array)', {
+        details: { op: 'updateElement', argument: 'defaultObj' },
+      });
+    }
+    checkCallOptions('updateElement', opts, KEY_WRITE_SHAPE);
+    const args: ShardArgs<'updateElement'> = def === undefined ? [key, update] : [key, update, def];
+    return this.#b.exec(this.#pd(key, opts), 'updateElement', args, opts);
   }
 
   /** Removes and returns the objects at `key`. */
@@ -296,10 +354,15 @@ export class TableRouter {
     return this.#b.exec(this.#pd(key, options), 'lookup', [key], options);
   }
 
-  /** Element `pos` of the object at `key` (a list for bags). */
-  async lookupElement(key: Term, pos: number, options?: KeyReadOptions): Promise<Term> {
-    checkCallOptions('lookupElement', options, KEY_READ_SHAPE);
-    return this.#b.exec(this.#pd(key, options), 'lookupElement', [key, pos], options);
+  /**
+   * Element `pos` of the object at `key` (a list for bags); `options.default`
+   * when the key has no object and a default is given.
+   */
+  async lookupElement(key: Term, pos: number, options?: LookupElementOptions): Promise<Term> {
+    checkCallOptions('lookupElement', options, LOOKUP_ELEMENT_SHAPE);
+    const d = options?.default;
+    const args: ShardArgs<'lookupElement'> = d === undefined ? [key, pos] : [key, pos, d];
+    return this.#b.exec(this.#pd(key, options), 'lookupElement', args, options);
   }
 
   /** True when `key` has an object. */
@@ -369,7 +432,10 @@ export class TableRouter {
     return this.#values('select', [spec], options);
   }
 
-  /** `select` in reverse order (meaningful for ordered_set). */
+  /**
+   * `select` in reverse key order on an ordered_set; on the other types the
+   * same list as `select` (as ETS `select_reverse`).
+   */
   async selectReverse(spec: MatchSpec, options?: ReadOptions): Promise<Term[]> {
     checkCallOptions('selectReverse', options, READ_SHAPE);
     return this.#values('selectReverse', [spec], options);
@@ -401,7 +467,8 @@ export class TableRouter {
     limit: unknown,
     options: ReadOptions | undefined,
   ): Promise<Page<unknown, TableCursor>> {
-    checkCallOptions(`${kind}Page`, options, READ_SHAPE);
+    const op = `${kind}Page`;
+    checkCallOptions(op, options, READ_SHAPE);
     let cursor: TableCursor;
     if (first instanceof TableCursor) {
       if (first.kind !== kind) {
@@ -410,13 +477,23 @@ export class TableRouter {
           `a ${first.kind} continuation passed to ${kind}`,
         );
       }
+      if (first.ended !== undefined) {
+        throw new SuperCacheError(
+          'SC_ERR_BAD_CONTINUATION',
+          `${op}: this continuation is ${first.ended === 'closed' ? 'closed' : 'finished (its last page was read)'}`,
+          { details: { op, argument: 'continuation', ended: first.ended } },
+        );
+      }
       cursor = first;
     } else {
+      // A lone argument is a continuation; anything but one is refused as such.
+      if (limit === undefined) throw notACursor(op, first);
       const l = checkLimit(limit);
       cursor = new TableCursor(kind, l, await this.backend.openCursor(kind, first, options));
     }
     const page = await cursor.inner.next(cursor.limit, options);
     const items = page.items.map((p) => p[1]);
+    if (page.done) cursor.ended = 'finished';
     return page.done ? { items } : { items, continuation: cursor };
   }
 
@@ -430,6 +507,18 @@ export class TableRouter {
     return a instanceof TableCursor
       ? this.#page('select', a, undefined, b as ReadOptions | undefined)
       : this.#page('select', a, b, c);
+  }
+
+  /**
+   * One page of `selectReverse` results: an ordered_set from its largest
+   * key down, the other types in `selectPage` order (ETS `select_reverse/3`).
+   */
+  selectReversePage(spec: MatchSpec, limit: number, options?: ReadOptions): Promise<Page<Term, TableCursor>>;
+  selectReversePage(continuation: TableCursor, options?: ReadOptions): Promise<Page<Term, TableCursor>>;
+  selectReversePage(a: MatchSpec | TableCursor, b?: number | ReadOptions, c?: ReadOptions) {
+    return a instanceof TableCursor
+      ? this.#page('selectReverse', a, undefined, b as ReadOptions | undefined)
+      : this.#page('selectReverse', a, b, c);
   }
 
   /** One page of `match` bindings. */
@@ -450,8 +539,14 @@ export class TableRouter {
       : this.#page('matchObject', a, b, c);
   }
 
-  /** Releases a continuation's server-side cursors without reading on. */
+  /**
+   * Releases a continuation's server-side cursors without reading on; the
+   * continuation is refused afterwards. Idempotent.
+   * @throws SuperCacheError `SC_ERR_BAD_ARG` when `continuation` is not one.
+   */
   async closeCursor(continuation: TableCursor): Promise<void> {
+    if (!(continuation instanceof TableCursor)) throw notACursor('closeCursor', continuation);
+    if (continuation.ended === undefined) continuation.ended = 'closed';
     await continuation.inner.close();
   }
 
@@ -514,6 +609,7 @@ export class TableRouter {
    */
   async foldl<A>(fn: (obj: Tuple, acc: A) => A, acc: A, options?: StreamOptions): Promise<A> {
     checkCallOptions('foldl', options, STREAM_SHAPE);
+    checkFn('foldl', fn);
     let a = acc;
     for await (const o of this.#stream(options)) a = fn(o, a);
     return a;
@@ -522,6 +618,7 @@ export class TableRouter {
   /** Like {@link TableRouter.foldl} in reverse order. Loads the objects (no reverse cursor). */
   async foldr<A>(fn: (obj: Tuple, acc: A) => A, acc: A, options?: StreamOptions): Promise<A> {
     checkCallOptions('foldr', options, STREAM_SHAPE);
+    checkFn('foldr', fn);
     const all: Tuple[] = [];
     for await (const o of this.#stream(options)) all.push(o);
     let a = acc;

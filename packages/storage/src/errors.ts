@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'SC_ERR_BAD_MATCH_SPEC'
   | 'SC_ERR_BAD_CONTINUATION'
   | 'SC_ERR_KEY_EXISTS'
+  | 'SC_ERR_CONFLICT'
   | 'SC_ERR_BAD_COUNTER'
   | 'SC_ERR_KEY_UPDATE'
   | 'SC_ERR_WRONG_TABLE_TYPE'
@@ -83,6 +84,10 @@ export const ERROR_CODES = Object.freeze({
     retryable: false,
   },
   SC_ERR_KEY_EXISTS: { meaning: 'The key already exists where a new one was required.', retryable: false },
+  SC_ERR_CONFLICT: {
+    meaning: 'A read-modify-write lost to concurrent writers of the same key too many times in a row.',
+    retryable: true,
+  },
   SC_ERR_BAD_COUNTER: {
     meaning: 'updateCounter hit a non-number element, the key position, or a bad position.',
     retryable: false,

@@ -25,7 +25,7 @@ import {
   MAX_DEPTH,
   setOwn,
 } from './match-internal.js';
-import { _, $, $_, $$, isValidVarIndex, markerKind } from './match-markers.js';
+import { _, $, $_, $$, isValidVarIndex, MAX_VAR_INDEX, markerKind } from './match-markers.js';
 import { planPattern } from './match-pattern.js';
 import { compileSpec } from './match-spec.js';
 import type { Term } from './terms.js';
@@ -193,7 +193,10 @@ function decodeTagged(src: Record<string, unknown>, path: string, depth: number)
         throw badSpec(path, 'the "var" marker tag takes exactly the keys "$sc" and "n"');
       const n = src.n;
       if (!isValidVarIndex(n))
-        throw badSpec(keyPath(path, 'n'), `invalid match variable number ${describeValue(n)}`);
+        throw badSpec(
+          keyPath(path, 'n'),
+          `invalid match variable index: ${describeValue(n)} (an integer from 1 to ${MAX_VAR_INDEX})`,
+        );
       return $(n);
     }
     case 'obj': {

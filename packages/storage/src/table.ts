@@ -15,6 +15,7 @@ import {
   NO_MATCH,
   type Pattern,
 } from './match.js';
+import { assertReplaceKeepsKey } from './match-replace.js';
 import { BagItem, Bucket, type Item, type Rec, Slot } from './records.js';
 import { SeqIndex, SortedIndex, seqOf } from './sorted-index.js';
 import {
@@ -63,9 +64,10 @@ export interface ContinuationPosition {
   readonly seq: number;
 }
 
-/** Continuation of {@link Table.selectPage}. */
+/** Continuation of {@link Table.selectPage} and {@link Table.selectReversePage}. */
 export interface SelectContinuation extends ContinuationPosition {
-  readonly kind: 'select';
+  /** `'selectReverse'` for {@link Table.selectReversePage}. */
+  readonly kind: 'select' | 'selectReverse';
   /** The match spec being paged. */
   readonly spec: MatchSpec;
 }
@@ -571,16 +573,23 @@ export class Table {
    * them (applied in order, all or nothing). The object keeps its TTL and
    * version.
    *
-   * @returns `false` when no live object has the key.
+   * With `defaultObj` (ETS `update_element/4`), a missing key is first
+   * given `defaultObj` with its key element replaced by `key` (and the
+   * table's default TTL), then updated; the call then always returns
+   * `true`. The default is validated even when the key exists.
+   *
+   * @returns `false` when no live object has the key and there is no default.
    * @throws SuperCacheError `SC_ERR_WRONG_TABLE_TYPE` on a bag,
    *   `SC_ERR_KEY_UPDATE` when a position is the key position,
-   *   `SC_ERR_TUPLE_TOO_SHORT` when it is past the end of the object,
-   *   `SC_ERR_BAD_ARG` for a malformed update, `SC_ERR_INVALID_TERM` for a
-   *   value that is not a term.
+   *   `SC_ERR_TUPLE_TOO_SHORT` when it is past the end of the object (or
+   *   the default has no key element), `SC_ERR_BAD_ARG` for a malformed
+   *   update, `SC_ERR_INVALID_TERM` for a value or default that is not a
+   *   term.
    */
   updateElement(
     key: Term,
     update: readonly [pos: number, value: Term] | ReadonlyArray<readonly [pos: number, value: Term]>,
+    defaultObj?: Tuple,
   ): boolean {
     this.#upgrade();
     if (this.#bag)
@@ -596,9 +605,17 @@ export class Table {
       if (pos === this.#kp) throw err('SC_ERR_KEY_UPDATE', `position ${pos} is the key position`);
       assertTerm(p[1], 'value');
     }
+    const def = defaultObj === undefined ? undefined : assertTuple(defaultObj, this.#kp);
     const s = this.#getRec(key) as Slot | undefined;
-    if (s === undefined || (s.hi !== -1 && this.#heap.time(s) <= this.#clock.now())) return false;
-    const next = s.obj.slice();
+    const live = s !== undefined && (s.hi === -1 || this.#heap.time(s) > this.#clock.now());
+    if (!live && def === undefined) return false;
+    let next: Term[];
+    if (live) next = s.obj.slice();
+    else {
+      checkKey(key);
+      next = (def as Tuple).slice();
+      next[this.#kp] = key;
+    }
     for (const p of pairs as ReadonlyArray<readonly [number, Term]>) {
       if (p[0] >= next.length) {
         throw err(
@@ -613,11 +630,16 @@ export class Table {
       next[p[0]] = p[1];
     }
     if (this.#maxBytes !== 0) this.#checkFit([next]);
-    this.#replaceObj(s, next);
-    this.#inserts++;
-    if (this.#lru) {
-      this.#lruTouch(s);
-      this.#enforce(s);
+    if (!live) {
+      const w = this.#writeSet(next, this.#expOf(undefined), undefined);
+      if (this.#lru) this.#enforce(w);
+    } else {
+      this.#replaceObj(s, next);
+      this.#inserts++;
+      if (this.#lru) {
+        this.#lruTouch(s);
+        this.#enforce(s);
+      }
     }
     if (this.#pending.length !== 0) this.#drain();
     return true;
@@ -747,6 +769,7 @@ export class Table {
           return objs;
         }
       }
+      if (this.#readExpired(r)) return EMPTY;
     }
     this.#misses++;
     return EMPTY;
@@ -754,15 +777,23 @@ export class Table {
 
   /**
    * The element at `pos` of the object of `key`; in a bag, that element of
-   * every object of the key.
+   * every object of the key. With `defaultValue` (ETS `lookup_element/4`),
+   * a key without a live object answers the default instead of throwing
+   * (`undefined` is not a term, so it means "no default"). A missing key
+   * counts a miss either way.
    *
    * @throws SuperCacheError `SC_ERR_BAD_ARG` when `pos` is not a
    *   non-negative integer, `SC_ERR_NOT_FOUND` when the key has no live
-   *   object, `SC_ERR_TUPLE_TOO_SHORT` when an object has no element at `pos`.
+   *   object and there is no default, `SC_ERR_TUPLE_TOO_SHORT` when an
+   *   object has no element at `pos`, `SC_ERR_INVALID_TERM` when the
+   *   default is not a term.
    */
-  lookupElement(key: Term, pos: number): Term | Term[] {
+  lookupElement(key: Term, pos: number): Term | Term[];
+  lookupElement<D extends Term>(key: Term, pos: number, defaultValue: D): Term | Term[] | D;
+  lookupElement(key: Term, pos: number, defaultValue?: Term): Term | Term[] {
     if (!Number.isSafeInteger(pos) || pos < 0)
-      throw badArg(`position must be a non-negative integer, got ${describe(pos)}`);
+      throw badArg(`position must be a non-negative integer, got ${describe(pos)}`, { argument: 'pos' });
+    if (defaultValue !== undefined) assertTerm(defaultValue, 'defaultValue');
     const pm = this.#pmap;
     const r = pm === undefined ? this.#getRec(key) : undefined;
     let objs: readonly Tuple[];
@@ -771,7 +802,8 @@ export class Table {
       objs = o === undefined ? EMPTY : [o];
     } else objs = r === undefined ? EMPTY : this.#live(r, this.#nowR());
     if (objs.length === 0) {
-      this.#misses++;
+      if (!this.#readExpired(r)) this.#misses++;
+      if (defaultValue !== undefined) return defaultValue;
       throw err('SC_ERR_NOT_FOUND', `no object with key ${describe(key)}`, { key: describe(key) });
     }
     for (const o of objs) {
@@ -805,10 +837,13 @@ export class Table {
     }
     const r =
       typeof key === 'string' && key.charCodeAt(0) !== ESC_CODE ? this.#map.get(key) : this.#findSlow(key);
-    if (r !== undefined && this.#isLive(r, this.#nowR())) {
-      this.#hits++;
-      if (this.#lru) this.#lruTouch(r);
-      return true;
+    if (r !== undefined) {
+      if (this.#isLive(r, this.#nowR())) {
+        this.#hits++;
+        if (this.#lru) this.#lruTouch(r);
+        return true;
+      }
+      if (this.#readExpired(r)) return false;
     }
     this.#misses++;
     return false;
@@ -885,10 +920,13 @@ export class Table {
   }
 
   /**
-   * As {@link Table.select}, in reverse table order.
+   * As {@link Table.select}, in reverse key order on an `ordered_set`. On
+   * the other types it returns the same list as `select`, as ETS's
+   * `select_reverse` does: their order is not a key order to reverse.
    * @throws SuperCacheError `SC_ERR_BAD_MATCH_SPEC` for a malformed spec.
    */
   selectReverse(spec: MatchSpec): Term[] {
+    if (this.#sorted === undefined) return this.select(spec);
     const c = compileMatchSpec(spec, this.#kp);
     const out: Term[] = [];
     this.#scan(c, true, (o) => {
@@ -926,15 +964,23 @@ export class Table {
    * must be a tuple with the same key. Objects keep their TTL and version; in
    * a `bag`, a replacement equal to another object of the key merges with it.
    *
+   * As ETS, the spec is checked before any object is read: every clause's
+   * body must return `$_` or a tuple whose key element is provably the
+   * matched key (the head's key variable, an equal constant, or the key
+   * rebuilt part by part). A body that could change the key
+   * (`['+', $1, 0]` in the key position) is refused even when no object
+   * matches.
+   *
    * @returns the number of objects matched (and replaced).
-   * @throws SuperCacheError `SC_ERR_BAD_MATCH_SPEC` when a result is not a
-   *   tuple or changes the key — then nothing changes; `SC_ERR_TOO_LARGE`
-   *   when a key would exceed `maxBytes`.
+   * @throws SuperCacheError `SC_ERR_BAD_MATCH_SPEC` for a body that can
+   *   change the key, or when a result is not a tuple — then nothing
+   *   changes; `SC_ERR_TOO_LARGE` when a key would exceed `maxBytes`.
    */
   selectReplace(spec: MatchSpec): number {
     this.#upgrade();
     const c = compileMatchSpec(spec, this.#kp);
     const kp = this.#kp;
+    assertReplaceKeepsKey(spec, kp);
     const items: Item[] = [];
     const repl: Tuple[] = [];
     const now = this.#nowR();
@@ -1003,13 +1049,36 @@ export class Table {
   selectPage(spec: MatchSpec, limit: number): Page<Term, Continuation>;
   selectPage(continuation: Continuation): Page<Term, Continuation>;
   selectPage(a: MatchSpec | Continuation, limit?: number): Page<Term, Continuation> {
+    return this.#selectPaging(a, limit, 'select');
+  }
+
+  /**
+   * One page of {@link Table.selectReverse} (ETS `select_reverse/3`): an
+   * `ordered_set` is paged from its largest key down; the other types page
+   * in the order of {@link Table.selectPage}, as `selectReverse` returns
+   * the same list as `select` on them. Pass the continuation alone for the
+   * next page.
+   *
+   * @throws SuperCacheError as {@link Table.selectPage}.
+   */
+  selectReversePage(spec: MatchSpec, limit: number): Page<Term, Continuation>;
+  selectReversePage(continuation: Continuation): Page<Term, Continuation>;
+  selectReversePage(a: MatchSpec | Continuation, limit?: number): Page<Term, Continuation> {
+    return this.#selectPaging(a, limit, 'selectReverse');
+  }
+
+  #selectPaging(
+    a: MatchSpec | Continuation,
+    limit: number | undefined,
+    kind: 'select' | 'selectReverse',
+  ): Page<Term, Continuation> {
     this.#upgrade();
     let spec: MatchSpec;
     let lim: number;
     let start: ContinuationPosition | undefined;
     let c: CompiledMatchSpec;
     if (limit === undefined) {
-      const cont = parseContinuation(a, 'select') as SelectContinuation;
+      const cont = parseContinuation(a, kind) as SelectContinuation;
       spec = cont.spec;
       lim = cont.limit;
       start = cont;
@@ -1025,7 +1094,8 @@ export class Table {
       c,
       lim,
       start,
-      (after, seq, offset) => ({ kind: 'select', spec, limit: lim, after, seq, offset }),
+      (after, seq, offset) => ({ kind, spec, limit: lim, after, seq, offset }),
+      kind === 'selectReverse' && this.#sorted !== undefined,
     );
   }
 
@@ -1087,7 +1157,7 @@ export class Table {
    * The key after `key` in table order, `undefined` at the end. In an
    * `ordered_set`, `key` need not be present (the next greater key is
    * returned). In the other types `key` must be stored (an expired key that
-   * the sweep has not reclaimed still counts), as in ETS without
+   * neither the sweep nor a read has reclaimed still counts), as in ETS without
    * `safe_fixtable`; a walk that deletes keys should use paging or
    * {@link Table.entries}.
    *
@@ -1117,7 +1187,8 @@ export class Table {
    */
   foldl<A>(fn: (obj: Tuple, acc: A) => A, acc: A): A {
     this.#upgrade();
-    if (typeof fn !== 'function') throw badArg('fn must be a function');
+    if (typeof fn !== 'function')
+      throw badArg(`fn must be a function, got ${describe(fn)}`, { argument: 'fn' });
     for (let r = this.#head(false); r !== undefined; r = this.#step(r, false)) {
       if (r instanceof Slot) {
         if (r.hi === -1 || this.#heap.time(r) > this.#clock.now()) acc = fn(r.obj, acc);
@@ -1135,7 +1206,8 @@ export class Table {
    */
   foldr<A>(fn: (obj: Tuple, acc: A) => A, acc: A): A {
     this.#upgrade();
-    if (typeof fn !== 'function') throw badArg('fn must be a function');
+    if (typeof fn !== 'function')
+      throw badArg(`fn must be a function, got ${describe(fn)}`, { argument: 'fn' });
     for (let r = this.#head(true); r !== undefined; r = this.#step(r, true)) {
       if (r instanceof Slot) {
         if (r.hi === -1 || this.#heap.time(r) > this.#clock.now()) acc = fn(r.obj, acc);
@@ -1808,6 +1880,16 @@ export class Table {
   // =========================================================================
   // Private: reading and walking
 
+  // A counted read (lookup, member, lookupElement) found `r` with no live
+  // object: it expired before the sweep reached it. Reclaims it now, so it
+  // counts as an expiration (once) instead of a miss. True when it did.
+  #readExpired(r: Rec | undefined): boolean {
+    if (r === undefined) return false;
+    this.#drop(r, SILENT, this.#clock.now());
+    if (this.#pending.length !== 0) this.#drain();
+    return true;
+  }
+
   #isLive(r: Rec, now: number): boolean {
     if (r instanceof Slot) return r.hi === -1 || this.#heap.time(r) > now;
     if (r.nexp === 0) return r.items.length !== 0;
@@ -1990,6 +2072,7 @@ export class Table {
     limit: number,
     start: ContinuationPosition | undefined,
     cont: (after: Term, seq: number, offset: number) => Continuation,
+    rev = false,
   ): Page<T, Continuation> {
     const items: T[] = [];
     const now = this.#nowR();
@@ -2012,8 +2095,11 @@ export class Table {
       }
       return { items };
     }
-    if (start === undefined) r = this.#head(false);
-    else {
+    if (start === undefined) r = this.#head(rev);
+    else if (rev) {
+      // Only an ordered_set pages backwards: one object per key, no offset.
+      r = (this.#sorted as SortedIndex<Slot>).before(start.after);
+    } else {
       if (start.offset > 0) {
         const inside = this.#getRec(start.after);
         if (inside !== undefined && (this.#sorted !== undefined || inside.seq === start.seq)) {
@@ -2026,7 +2112,7 @@ export class Table {
           this.#sorted !== undefined ? this.#sorted.after(start.after) : this.#seqIndex().afterSeq(start.seq);
       }
     }
-    for (; r !== undefined; r = this.#step(r, false)) {
+    for (; r !== undefined; r = this.#step(r, rev)) {
       const objs = this.#live(r, now);
       for (let i = offset; i < objs.length; i++) {
         const v = produce(objs[i] as Tuple);
@@ -2034,8 +2120,8 @@ export class Table {
         items.push(v);
         if (items.length === limit) {
           if (i + 1 < objs.length) return { items, continuation: cont(this.#recKey(r), seqOf(r), i + 1) };
-          let nx = this.#step(r, false);
-          while (nx !== undefined && !this.#isLive(nx, now)) nx = this.#step(nx, false);
+          let nx = this.#step(r, rev);
+          while (nx !== undefined && !this.#isLive(nx, now)) nx = this.#step(nx, rev);
           if (nx === undefined) return { items };
           return { items, continuation: cont(this.#recKey(r), seqOf(r), 0) };
         }
@@ -2150,7 +2236,7 @@ function parseContinuation(c: unknown, kind: Continuation['kind']): Continuation
     throw badCont('continuation has a bad offset');
   if (!Number.isSafeInteger(o.seq) || (o.seq as number) < 0) throw badCont('continuation has a bad seq');
   if (!('after' in o) || !isTerm(o.after)) throw badCont('continuation has a bad after key');
-  if (kind === 'select') {
+  if (kind === 'select' || kind === 'selectReverse') {
     if (!Array.isArray(o.spec)) throw badCont('continuation has no match spec');
   } else if (!('pattern' in o) || o.pattern === undefined) throw badCont('continuation has no pattern');
   return c as Continuation;

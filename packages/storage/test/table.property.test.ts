@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SuperCacheError } from '../src/errors.js';
-import { _, decodePattern, encodeMarkers } from '../src/match.js';
+import { _, $_, decodePattern, encodeMarkers, type MatchSpec } from '../src/match.js';
 import { type Continuation, Table } from '../src/table.js';
 import { compareTerms, type Term, type Tuple, termBytes, termsEqual } from '../src/terms.js';
 import type { CounterOp, TableType } from '../src/types.js';
@@ -79,10 +79,10 @@ type Op =
   | { op: 'delete'; key: Term }
   | { op: 'deleteObject'; obj: ObjSpec }
   | { op: 'take'; key: Term }
-  | { op: 'updateElement'; key: Term; pos: number; value: Term }
+  | { op: 'updateElement'; key: Term; pos: number; value: Term; def: ObjSpec | undefined }
   | { op: 'updateCounter'; key: Term; ops: CounterOp | CounterOp[]; def: ObjSpec | undefined }
   | { op: 'lookup'; key: Term }
-  | { op: 'lookupElement'; key: Term; pos: number }
+  | { op: 'lookupElement'; key: Term; pos: number; def: Term | undefined }
   | { op: 'member'; key: Term }
   | { op: 'matchDelete'; value: Term }
   | { op: 'advance'; ms: number }
@@ -116,6 +116,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       key: keyArb,
       pos: posArb,
       value: valArb,
+      def: fc.option(objArb, { nil: undefined }),
     }),
   },
   {
@@ -130,7 +131,12 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ op: fc.constant('lookup' as const), key: keyArb }) },
   {
     weight: 1,
-    arbitrary: fc.record({ op: fc.constant('lookupElement' as const), key: keyArb, pos: posArb }),
+    arbitrary: fc.record({
+      op: fc.constant('lookupElement' as const),
+      key: keyArb,
+      pos: posArb,
+      def: fc.option(valArb, { nil: undefined }),
+    }),
   },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('member' as const), key: keyArb }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('matchDelete' as const), value: valArb }) },
@@ -163,6 +169,11 @@ class Model {
   buckets: MBucket[] = [];
   now = 1000;
   readonly bag: boolean;
+  // The counters of Table.stats() the model keeps: every object that leaves
+  // after it expired is an expiration, whatever removed it.
+  hits = 0;
+  misses = 0;
+  expirations = 0;
 
   constructor(
     readonly type: TableType,
@@ -183,7 +194,21 @@ class Model {
     return this.buckets.find((b) => termsEqual(b.key, key));
   }
   remove(b: MBucket): void {
+    this.expirations += b.items.filter((i) => !this.live(i)).length;
     this.buckets.splice(this.buckets.indexOf(b), 1);
+  }
+  stats(): { hits: number; misses: number; expirations: number } {
+    return { hits: this.hits, misses: this.misses, expirations: this.expirations };
+  }
+  // A counted read: a hit, a miss, or (a key whose objects all expired
+  // before the sweep) a reclaimed key that counts as expirations instead.
+  read(key: Term): Tuple[] {
+    const objs = this.liveObjs(key);
+    const b = this.find(key);
+    if (objs.length > 0) this.hits++;
+    else if (b !== undefined) this.remove(b);
+    else this.misses++;
+    return objs;
   }
   liveObjs(key: Term): Tuple[] {
     return (this.find(key)?.items ?? []).filter((i) => this.live(i)).map((i) => i.obj);
@@ -192,6 +217,7 @@ class Model {
   purge(key: Term): void {
     const b = this.find(key);
     if (b === undefined) return;
+    this.expirations += b.items.filter((i) => !this.live(i)).length;
     b.items = b.items.filter((i) => this.live(i));
     if (b.items.length === 0) this.remove(b);
   }
@@ -269,6 +295,7 @@ class Model {
         if (!this.bag) {
           if (termsEqual((b.items[0] as MItem).obj, obj)) this.remove(b);
         } else {
+          // Only live objects are compared; expired ones wait for the sweep.
           b.items = b.items.filter((i) => !(this.live(i) && termsEqual(i.obj, obj)));
           if (b.items.length === 0) this.remove(b);
         }
@@ -279,11 +306,15 @@ class Model {
         if (op.pos === kp) throw new ModelError('SC_ERR_KEY_UPDATE');
         const b = this.find(op.key);
         const it = b?.items[0];
-        if (it === undefined || !this.live(it)) return false;
-        if (op.pos >= it.obj.length) throw new ModelError('SC_ERR_TUPLE_TOO_SHORT');
-        const next = [...it.obj];
+        const live = it !== undefined && this.live(it);
+        if (!live && op.def === undefined) return false;
+        const base = live ? it.obj : [...build(op.def as ObjSpec, kp)];
+        if (!live) (base as Term[])[kp] = op.key;
+        if (op.pos >= base.length) throw new ModelError('SC_ERR_TUPLE_TOO_SHORT');
+        const next = [...base];
         next[op.pos] = op.value;
-        it.obj = next;
+        if (live) it.obj = next;
+        else this.write(next, this.expOf(undefined));
         return true;
       }
       case 'updateCounter': {
@@ -317,13 +348,18 @@ class Model {
         return isList ? results : results[0];
       }
       case 'lookup':
-        return this.liveObjs(op.key);
+        return this.read(op.key);
       case 'member':
-        return this.liveObjs(op.key).length > 0;
+        return this.read(op.key).length > 0;
       case 'lookupElement': {
         const objs = this.liveObjs(op.key);
-        if (objs.length === 0) throw new ModelError('SC_ERR_NOT_FOUND');
+        if (objs.length === 0) {
+          this.read(op.key);
+          if (op.def !== undefined) return op.def;
+          throw new ModelError('SC_ERR_NOT_FOUND');
+        }
         if (objs.some((o) => op.pos >= o.length)) throw new ModelError('SC_ERR_TUPLE_TOO_SHORT');
+        this.hits++;
         return this.bag ? objs.map((o) => o[op.pos]) : (objs[0] as Tuple)[op.pos];
       }
       case 'matchDelete': {
@@ -351,6 +387,7 @@ class Model {
           .slice(0, op.max);
         for (const { b, i } of expired) {
           b.items.splice(b.items.indexOf(i), 1);
+          this.expirations++;
           if (b.items.length === 0) this.remove(b);
         }
         return expired.length;
@@ -379,7 +416,9 @@ function applyTable(t: Table, clock: ManualClock, kp: number, op: Op): unknown {
     case 'deleteObject':
       return t.deleteObject(build(op.obj, kp));
     case 'updateElement':
-      return t.updateElement(op.key, [op.pos, op.value]);
+      return op.def === undefined
+        ? t.updateElement(op.key, [op.pos, op.value])
+        : t.updateElement(op.key, [op.pos, op.value], build(op.def, kp));
     case 'updateCounter':
       return op.def === undefined
         ? t.updateCounter(op.key, op.ops as CounterOp)
@@ -389,7 +428,7 @@ function applyTable(t: Table, clock: ManualClock, kp: number, op: Op): unknown {
     case 'member':
       return t.member(op.key);
     case 'lookupElement':
-      return t.lookupElement(op.key, op.pos);
+      return op.def === undefined ? t.lookupElement(op.key, op.pos) : t.lookupElement(op.key, op.pos, op.def);
     case 'matchDelete':
       return t.matchDelete(kp === 0 ? [_, op.value] : [op.value, _]);
     case 'advance':
@@ -461,6 +500,12 @@ describe('Table (property)', () => {
               );
               sameOutcome({ ok: t.size }, { ok: m.size() }, `${what} size`);
               sameOutcome({ ok: t.tab2list() }, { ok: m.tab2list() }, `${what} tab2list`);
+              const st = t.stats();
+              sameOutcome(
+                { ok: { hits: st.hits, misses: st.misses, expirations: st.expirations } },
+                { ok: m.stats() },
+                `${what} stats`,
+              );
               if (walkEveryOp) sameOutcome({ ok: walk(t) }, { ok: m.keys() }, `${what} first/next walk`);
             });
             sameOutcome({ ok: walk(t) }, { ok: m.keys() }, 'first/next walk at the end');
@@ -474,6 +519,22 @@ describe('Table (property)', () => {
               'foldr',
             );
             sameOutcome({ ok: [...t.entries()].map((e) => e.obj) }, { ok: m.tab2list() }, 'entries');
+            // selectReverse reverses only an ordered_set (ETS); its pages add up to it.
+            const all: MatchSpec = [[_, [], [$_]]];
+            const rev = type === 'ordered_set' ? m.tab2list().reverse() : m.tab2list();
+            sameOutcome({ ok: t.select(all) }, { ok: m.tab2list() }, 'select');
+            sameOutcome({ ok: t.selectReverse(all) }, { ok: rev }, 'selectReverse');
+            for (const limit of [1, 2, 5]) {
+              const paged: Term[] = [];
+              let page = t.selectReversePage(all, limit);
+              for (let i = 0; ; i++) {
+                expect(page.items.length).toBeLessThanOrEqual(limit);
+                paged.push(...page.items);
+                if (page.continuation === undefined || i > 1000) break;
+                page = t.selectReversePage(page.continuation);
+              }
+              sameOutcome({ ok: paged }, { ok: rev }, `selectReversePage limit ${limit}`);
+            }
           },
         ),
         { seed: SEED, numRuns: RUNS },
@@ -499,7 +560,12 @@ describe('Table (property)', () => {
         fc.record({ op: fc.constant('take' as const), key: plainKey }),
         fc.record({ op: fc.constant('lookup' as const), key: keyArb }),
         fc.record({ op: fc.constant('member' as const), key: keyArb }),
-        fc.record({ op: fc.constant('lookupElement' as const), key: plainKey, pos: posArb }),
+        fc.record({
+          op: fc.constant('lookupElement' as const),
+          key: plainKey,
+          pos: posArb,
+          def: fc.option(valArb, { nil: undefined }),
+        }),
         fc.record({ op: fc.constant('advance' as const), ms: fc.constantFrom(1, 10) }),
         fc.record({ op: fc.constant('sweep' as const), max: fc.constantFrom(1, 1000) }),
       );

@@ -15,7 +15,14 @@ import {
   type ShardCommand,
   writeObjects,
 } from '@supercache/router';
-import { type EntryMeta, SuperCacheError, type Table, type Term, type Tuple } from '@supercache/storage';
+import {
+  type EntryMeta,
+  SuperCacheError,
+  type Table,
+  type Term,
+  type Tuple,
+  termsEqual,
+} from '@supercache/storage';
 import { isBagType, queueItem, queueMeta, requireSetType, stackItem, stackMeta } from './layout.js';
 
 function shard(write: boolean, run: ShardCommand['run']): ShardCommand {
@@ -61,28 +68,55 @@ function ttlArg(v: unknown): number | undefined {
 
 // ---- KeyValue ----------------------------------------------------------------
 
+/** Makes `[value]` the key's only value; keeps a present key's expiry. True when it was present. */
+function setValue(t: Table, key: Term, value: Term, ctx: CommandContext): boolean {
+  const entries = t.lookupEntries(key);
+  const latest = entries[entries.length - 1];
+  if (isBagType(t.info().type)) t.delete(key);
+  if (latest === undefined) {
+    put(t, [key, value], undefined, ctx);
+    return false;
+  }
+  rewrite(t, [key, value], latest.expiresAt, ctx);
+  return true;
+}
+
 const kvCommands: Record<string, Command> = {
-  /** `[key] → [] | [value]`: the first (oldest) value at the key. */
+  /** `[key] → [] | [value]`: the latest value at the key (a bag's last one, as the seed). */
   'kv.get': shard(false, (t, a) => {
     const objs = t.lookup(a[0] as Term);
-    const first = objs[0];
-    return first === undefined ? [] : [first[1] as Term];
+    const latest = objs[objs.length - 1];
+    return latest === undefined ? [] : [latest[1] as Term];
   }),
 
   /** `[key] → value[]`: every value at the key, in storage order. */
   'kv.getAll': shard(false, (t, a) => t.lookup(a[0] as Term).map((o) => o[1] as Term)),
 
   /**
-   * `[key, value] → boolean`: when the key has a value, it becomes exactly
-   * `[value]` (bags drop the others), keeping the key's expiry.
+   * `[key, value] → boolean`: the key's values become exactly `[value]`
+   * (bags drop the others). A present key keeps its (latest value's)
+   * expiry; a missing one is inserted with the table's default TTL. True
+   * when the key was present.
    */
-  'kv.update': shard(true, (t, a, ctx) => {
+  'kv.update': shard(true, (t, a, ctx) => setValue(t, a[0] as Term, a[1] as Term, ctx)),
+
+  /**
+   * `[key, seen, value] → boolean`: compare-and-set. When the key's latest
+   * value is still `seen` (`[]`: absent, `[v]`: equal to `v`), writes as
+   * `kv.update` and returns true; otherwise writes nothing and returns
+   * false, so the caller reads again.
+   */
+  'kv.cas': shard(true, (t, a, ctx) => {
     const key = a[0] as Term;
-    const entries = t.lookupEntries(key);
-    const first = entries[0];
-    if (first === undefined) return false;
-    if (isBagType(t.info().type)) t.delete(key);
-    rewrite(t, [key, a[1] as Term], first.expiresAt, ctx);
+    const seen = a[1] as Term[];
+    const objs = t.lookupEntries(key);
+    const latest = objs[objs.length - 1];
+    const same =
+      seen.length === 0
+        ? latest === undefined
+        : latest !== undefined && termsEqual(latest.obj[1] as Term, seen[0] as Term);
+    if (!same) return false;
+    setValue(t, key, a[2] as Term, ctx);
     return true;
   }),
 

@@ -21,7 +21,8 @@
 export { registerStructureCommands, structureCommands } from './commands.js';
 export type { KeyValueWriteOptions } from './key-value.js';
 export { KeyValue } from './key-value.js';
+export type { StructureReadOptions, StructureWriteOptions } from './options.js';
 export { Queue } from './queue.js';
 export { Stack } from './stack.js';
 export type { StructClass, StructStoreOptions } from './struct-store.js';
-export { StructStore } from './struct-store.js';
+export { DEFAULT_KEY_FIELD, StructStore } from './struct-store.js';

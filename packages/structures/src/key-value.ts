@@ -5,12 +5,13 @@
  * does not pile onto one shard.
  */
 
-import type { RouteOptions, TableRouter } from '@supercache/router';
+import type { TableRouter } from '@supercache/router';
 import {
   _,
   $,
   $$,
   assertTerm,
+  isTerm,
   keyOf,
   type MapKey,
   type MatchSpec,
@@ -20,9 +21,46 @@ import {
 } from '@supercache/storage';
 import { checkName, checkRouter } from './internal.js';
 import { isBagType, kvKey } from './layout.js';
+import {
+  checkRead,
+  checkTtlWrite,
+  checkWrite,
+  type StructureReadOptions,
+  type StructureWriteOptions,
+} from './options.js';
 
-/** Options of a KeyValue write. */
-export interface KeyValueWriteOptions extends RouteOptions {
+/**
+ * An `SC_ERR_INVALID_TERM` about a record (`tuple[0][1]`) rethrown in the
+ * caller's terms: the first pair whose key or value is not a term, named
+ * `key` / `value` (or `pairs[i][0]` / `pairs[i][1]` for a batch). Runs only
+ * when a write already failed. Any other error is returned as it is.
+ */
+function inCallerTerms(
+  e: unknown,
+  pairs: ReadonlyArray<readonly [unknown, unknown]>,
+  batch: boolean,
+): unknown {
+  if (!SuperCacheError.is(e) || e.code !== 'SC_ERR_INVALID_TERM') return e;
+  for (let i = 0; i < pairs.length; i++) {
+    const p = pairs[i] as readonly [unknown, unknown];
+    for (const j of [0, 1] as const) {
+      if (isTerm(p[j])) continue;
+      const name = j === 0 ? 'key' : 'value';
+      try {
+        assertTerm(p[j], batch ? `pairs[${i}][${j}] (the ${name})` : name);
+      } catch (named) {
+        return named;
+      }
+    }
+  }
+  return e;
+}
+
+/** Attempts of `update(key, default, fn)` before it gives up with `SC_ERR_CONFLICT`. */
+const MAX_UPDATE_ATTEMPTS = 100;
+
+/** Options of a KeyValue write that stores a value with a TTL (`add`, `replace`, `addBatch`). */
+export interface KeyValueWriteOptions extends StructureWriteOptions {
   /**
    * Time to live of the written value in milliseconds; `0` or `Infinity`
    * means never. @defaultValue the table's default TTL
@@ -38,7 +76,13 @@ export interface KeyValueWriteOptions extends RouteOptions {
  *
  * Every method is one command or one fan-out; `increment`, `update` and
  * `replace` read and write in one synchronous step on the key's owner, so
- * concurrent calls never lose an update.
+ * concurrent calls never lose an update. `update(key, default, fn)` runs
+ * `fn` here and writes with a compare-and-set on the owner, retried until
+ * no other write came in between.
+ *
+ * Reads (`get`, `getAll`, `has`, `keys`, `values`, `count`, `toList`) take
+ * `{ signal, readMode }`; writes take `{ signal }` (and `ttl` where they
+ * store a value). Any other option is refused with `SC_ERR_BAD_ARG`.
  *
  * @typeParam K - key type.
  * @typeParam V - value type.
@@ -87,7 +131,12 @@ export class KeyValue<K extends Term = Term, V extends Term = Term> {
     return kvKey(this.name, assertTerm(key, 'key'));
   }
 
-  #exec(key: Tuple, command: string, args: readonly unknown[], options: RouteOptions | undefined) {
+  #exec(
+    key: Tuple,
+    command: string,
+    args: readonly unknown[],
+    options: StructureReadOptions | StructureWriteOptions | undefined,
+  ) {
     return this.router.backend.exec(key, command, args, options);
   }
 
@@ -99,18 +148,27 @@ export class KeyValue<K extends Term = Term, V extends Term = Term> {
    *   not a term.
    */
   async add(key: K, value: V, options?: KeyValueWriteOptions): Promise<void> {
-    // The router validates the whole record once; no separate key check.
-    await this.router.insert([kvKey(this.name, key), value], options);
+    checkTtlWrite('KeyValue.add', options);
+    // The router validates the whole record once; only a failure is
+    // re-checked, to name the key or the value instead of the record.
+    try {
+      await this.router.insert([kvKey(this.name, key), value], options);
+    } catch (e) {
+      throw inCallerTerms(e, [[key, value]], false);
+    }
   }
 
   /**
    * The value at `key`, or `defaultValue` when there is none. In a bag or
-   * duplicate_bag: the first value the key holds (the oldest still stored).
-   * @throws SuperCacheError `SC_ERR_INVALID_TERM` when the key is not a term.
+   * duplicate_bag: the latest value the key holds (the last one added and
+   * still stored), as the seed's `KeyValue.get`.
+   * @throws SuperCacheError `SC_ERR_INVALID_TERM` when the key is not a term;
+   *   `SC_ERR_BAD_ARG` for a bad option (an unknown `readMode` included).
    */
   get(key: K): Promise<V | undefined>;
-  get<D>(key: K, defaultValue: D, options?: RouteOptions): Promise<V | D>;
-  async get<D>(key: K, defaultValue?: D, options?: RouteOptions): Promise<V | D | undefined> {
+  get<D>(key: K, defaultValue: D, options?: StructureReadOptions): Promise<V | D>;
+  async get<D>(key: K, defaultValue?: D, options?: StructureReadOptions): Promise<V | D | undefined> {
+    checkRead('KeyValue.get', options);
     const k = this.#key(key);
     const r = (await this.#exec(k, 'kv.get', [k], options)) as V[];
     return r.length === 0 ? defaultValue : (r[0] as V);
@@ -118,10 +176,11 @@ export class KeyValue<K extends Term = Term, V extends Term = Term> {
 
   /**
    * Every value at `key` (`[]` when none): at most one for a set, in
-   * storage order for bags.
+   * storage order (oldest first) for bags.
    * @throws SuperCacheError `SC_ERR_INVALID_TERM` when the key is not a term.
    */
-  async getAll(key: K, options?: RouteOptions): Promise<V[]> {
+  async getAll(key: K, options?: StructureReadOptions): Promise<V[]> {
+    checkRead('KeyValue.getAll', options);
     const k = this.#key(key);
     return (await this.#exec(k, 'kv.getAll', [k], options)) as V[];
   }
@@ -130,22 +189,73 @@ export class KeyValue<K extends Term = Term, V extends Term = Term> {
    * True when `key` holds a value.
    * @throws SuperCacheError `SC_ERR_INVALID_TERM` when the key is not a term.
    */
-  async has(key: K, options?: RouteOptions): Promise<boolean> {
+  async has(key: K, options?: StructureReadOptions): Promise<boolean> {
+    checkRead('KeyValue.has', options);
     const k = this.#key(key);
     return this.router.member(k, options);
   }
 
   /**
-   * Sets the value only if the key holds one: afterwards the key holds
-   * exactly `value` (a bag drops its other values). Keeps the key's expiry.
-   * Atomic. Resolves with false, writing nothing, when the key is absent.
-   * @throws SuperCacheError `SC_ERR_INVALID_TERM` when the key or value is
-   *   not a term.
+   * Sets the key's value, present or not (the seed's `update/3`):
+   * afterwards the key holds exactly `value` (a bag drops its other
+   * values). A present key keeps its expiry; a missing one is inserted with
+   * the table's default TTL. Atomic. Resolves with the value stored.
+   *
+   * With a function, `update(key, defaultValue, fn)` (the seed's
+   * `update/4`, like Elixir's `Map.update/4`): a missing key gets
+   * `defaultValue`, a present one `fn(current)` (in a bag: of the latest
+   * value). `fn` runs in this process, so it works in a cluster too; the
+   * write is a compare-and-set on the key's owner, and `fn` is called again
+   * with the new value when another write came in between. Resolves with
+   * the value stored.
+   *
+   * @throws SuperCacheError `SC_ERR_INVALID_TERM` when the key, value,
+   *   default or `fn`'s result is not a term; `SC_ERR_CONFLICT` (retryable)
+   *   when concurrent writers won 100 times in a row; `SC_ERR_BAD_ARG` for
+   *   a bad option (`readMode` included: a write goes to the primary).
    */
-  async update(key: K, value: V, options?: RouteOptions): Promise<boolean> {
+  update(key: K, value: V, options?: StructureWriteOptions): Promise<V>;
+  update(
+    key: K,
+    defaultValue: V,
+    fn: (current: V) => V | Promise<V>,
+    options?: StructureWriteOptions,
+  ): Promise<V>;
+  async update(
+    key: K,
+    value: V,
+    fnOrOptions?: ((current: V) => V | Promise<V>) | StructureWriteOptions,
+    maybeOptions?: StructureWriteOptions,
+  ): Promise<V> {
     const k = this.#key(key);
-    assertTerm(value, 'value');
-    return (await this.#exec(k, 'kv.update', [k, value], options)) as boolean;
+    assertTerm(value, typeof fnOrOptions === 'function' ? 'defaultValue' : 'value');
+    if (typeof fnOrOptions !== 'function') {
+      if (maybeOptions !== undefined) {
+        throw new SuperCacheError(
+          'SC_ERR_BAD_ARG',
+          'KeyValue.update: the third argument must be a function',
+          {
+            details: { op: 'KeyValue.update', argument: 'fn' },
+          },
+        );
+      }
+      checkWrite('KeyValue.update', fnOrOptions);
+      await this.#exec(k, 'kv.update', [k, value], fnOrOptions);
+      return value;
+    }
+    checkWrite('KeyValue.update', maybeOptions);
+    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+      // Read from the primary: the compare-and-set is judged there.
+      const seen = (await this.#exec(k, 'kv.get', [k], maybeOptions)) as V[];
+      const next = seen.length === 0 ? value : await fnOrOptions(seen[0] as V);
+      assertTerm(next, 'the value fn returned');
+      if ((await this.#exec(k, 'kv.cas', [k, seen, next], maybeOptions)) as boolean) return next;
+    }
+    throw new SuperCacheError(
+      'SC_ERR_CONFLICT',
+      `KeyValue.update: other writes to the key won ${MAX_UPDATE_ATTEMPTS} times in a row`,
+      { retryable: true, details: { op: 'KeyValue.update', attempts: MAX_UPDATE_ATTEMPTS } },
+    );
   }
 
   /**
@@ -157,6 +267,7 @@ export class KeyValue<K extends Term = Term, V extends Term = Term> {
    *   not a term.
    */
   async replace(key: K, value: V, options?: KeyValueWriteOptions): Promise<void> {
+    checkTtlWrite('KeyValue.replace', options);
     const k = this.#key(key);
     assertTerm(value, 'value');
     await this.#exec(k, 'kv.replace', [k, value, options?.ttl ?? null], options);
@@ -171,7 +282,8 @@ export class KeyValue<K extends Term = Term, V extends Term = Term> {
    *   a number; `SC_ERR_BAD_ARG` when `step` or `defaultValue` is not a
    *   finite number; `SC_ERR_INVALID_TERM` when the key is not a term.
    */
-  async increment(key: K, step = 1, defaultValue = 0, options?: RouteOptions): Promise<number> {
+  async increment(key: K, step = 1, defaultValue = 0, options?: StructureWriteOptions): Promise<number> {
+    checkWrite('KeyValue.increment', options);
     if (this.#bag) {
       throw new SuperCacheError(
         'SC_ERR_WRONG_TABLE_TYPE',
@@ -195,13 +307,15 @@ export class KeyValue<K extends Term = Term, V extends Term = Term> {
    * Deletes every value at `key`; resolves with true when there was one.
    * @throws SuperCacheError `SC_ERR_INVALID_TERM` when the key is not a term.
    */
-  async remove(key: K, options?: RouteOptions): Promise<boolean> {
+  async remove(key: K, options?: StructureWriteOptions): Promise<boolean> {
+    checkWrite('KeyValue.remove', options);
     const k = this.#key(key);
     return (await this.#exec(k, 'kv.remove', [k], options)) as boolean;
   }
 
   /** Deletes every record of this namespace; resolves with how many. */
-  async removeAll(options?: RouteOptions): Promise<number> {
+  async removeAll(options?: StructureWriteOptions): Promise<number> {
+    checkWrite('KeyValue.removeAll', options);
     return this.router.selectDelete(this.#allSpec, options);
   }
 
@@ -209,7 +323,8 @@ export class KeyValue<K extends Term = Term, V extends Term = Term> {
    * Every key of this namespace, once each (ordered_set: in key order;
    * otherwise unordered).
    */
-  async keys(options?: RouteOptions): Promise<K[]> {
+  async keys(options?: StructureReadOptions): Promise<K[]> {
+    checkRead('KeyValue.keys', options);
     const keys = (await this.router.select(this.#keysSpec, options)) as K[];
     if (!this.#bag) return keys;
     const seen = new Set<MapKey>();
@@ -222,7 +337,8 @@ export class KeyValue<K extends Term = Term, V extends Term = Term> {
   }
 
   /** Every value of this namespace (bags: every value of every key). */
-  async values(options?: RouteOptions): Promise<V[]> {
+  async values(options?: StructureReadOptions): Promise<V[]> {
+    checkRead('KeyValue.values', options);
     return (await this.router.select(this.#valuesSpec, options)) as V[];
   }
 
@@ -231,12 +347,14 @@ export class KeyValue<K extends Term = Term, V extends Term = Term> {
    * `(await toList()).length`: the number of keys for a set, the number of
    * stored values for a bag.
    */
-  async count(options?: RouteOptions): Promise<number> {
+  async count(options?: StructureReadOptions): Promise<number> {
+    checkRead('KeyValue.count', options);
     return this.router.selectCount(this.#allSpec, options);
   }
 
   /** Every `[key, value]` pair of this namespace (a bag key appears once per value). */
-  async toList(options?: RouteOptions): Promise<Array<[K, V]>> {
+  async toList(options?: StructureReadOptions): Promise<Array<[K, V]>> {
+    checkRead('KeyValue.toList', options);
     return (await this.router.select(this.#pairsSpec, options)) as Array<[K, V]>;
   }
 
@@ -248,6 +366,7 @@ export class KeyValue<K extends Term = Term, V extends Term = Term> {
    *   not a term. Nothing is written when validation fails.
    */
   async addBatch(pairs: ReadonlyArray<readonly [K, V]>, options?: KeyValueWriteOptions): Promise<void> {
+    checkTtlWrite('KeyValue.addBatch', options);
     if (!Array.isArray(pairs))
       throw new SuperCacheError('SC_ERR_BAD_ARG', 'addBatch expects an array of pairs');
     const records: Tuple[] = new Array(pairs.length);
@@ -259,7 +378,11 @@ export class KeyValue<K extends Term = Term, V extends Term = Term> {
       records[i] = [kvKey(this.name, p[0] as K), p[1] as V];
     }
     if (records.length === 0) return;
-    await this.router.insertMany(records, options);
+    try {
+      await this.router.insertMany(records, options);
+    } catch (e) {
+      throw inCallerTerms(e, pairs, true);
+    }
   }
 
   /**
@@ -268,7 +391,8 @@ export class KeyValue<K extends Term = Term, V extends Term = Term> {
    * @throws SuperCacheError `SC_ERR_BAD_ARG` when `keys` is not an array;
    *   `SC_ERR_INVALID_TERM` for a key that is not a term.
    */
-  async removeBatch(keys: readonly K[], options?: RouteOptions): Promise<number> {
+  async removeBatch(keys: readonly K[], options?: StructureWriteOptions): Promise<number> {
+    checkWrite('KeyValue.removeBatch', options);
     if (!Array.isArray(keys))
       throw new SuperCacheError('SC_ERR_BAD_ARG', 'removeBatch expects an array of keys');
     const shardOf = this.router.backend.local.shardOf;

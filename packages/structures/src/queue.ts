@@ -4,10 +4,11 @@
  * operation is one synchronous command there.
  */
 
-import type { RouteOptions, TableRouter } from '@supercache/router';
+import type { TableRouter } from '@supercache/router';
 import { assertTerm, type Term, type Tuple } from '@supercache/storage';
 import { checkName, checkRouter } from './internal.js';
 import { queueMeta } from './layout.js';
+import { checkRead, checkWrite, type StructureReadOptions, type StructureWriteOptions } from './options.js';
 
 /**
  * A named FIFO queue. Operations are atomic on the queue's owner: any
@@ -48,7 +49,11 @@ export class Queue<V extends Term = Term> {
     this.#pd = queueMeta(this.name);
   }
 
-  #exec(command: string, args: readonly unknown[], options: RouteOptions | undefined): Promise<unknown> {
+  #exec(
+    command: string,
+    args: readonly unknown[],
+    options: StructureReadOptions | StructureWriteOptions | undefined,
+  ): Promise<unknown> {
     return this.router.backend.exec(this.#pd, command, args, options);
   }
 
@@ -56,7 +61,8 @@ export class Queue<V extends Term = Term> {
    * Appends `value` at the tail; resolves with the queue's new length.
    * @throws SuperCacheError `SC_ERR_INVALID_TERM` when `value` is not a term.
    */
-  async add(value: V, options?: RouteOptions): Promise<number> {
+  async add(value: V, options?: StructureWriteOptions): Promise<number> {
+    checkWrite('Queue.add', options);
     assertTerm(value, 'value');
     return (await this.#exec('queue.add', [this.name, value], options)) as number;
   }
@@ -66,29 +72,32 @@ export class Queue<V extends Term = Term> {
    * queue is empty.
    */
   out(): Promise<V | undefined>;
-  out<D>(defaultValue: D, options?: RouteOptions): Promise<V | D>;
-  async out<D>(defaultValue?: D, options?: RouteOptions): Promise<V | D | undefined> {
+  out<D>(defaultValue: D, options?: StructureWriteOptions): Promise<V | D>;
+  async out<D>(defaultValue?: D, options?: StructureWriteOptions): Promise<V | D | undefined> {
+    checkWrite('Queue.out', options);
     const r = (await this.#exec('queue.out', [this.name], options)) as V[];
     return r.length === 0 ? defaultValue : (r[0] as V);
   }
 
   /** The oldest value without removing it, or `defaultValue` when empty. */
   peek(): Promise<V | undefined>;
-  peek<D>(defaultValue: D, options?: RouteOptions): Promise<V | D>;
-  async peek<D>(defaultValue?: D, options?: RouteOptions): Promise<V | D | undefined> {
+  peek<D>(defaultValue: D, options?: StructureReadOptions): Promise<V | D>;
+  async peek<D>(defaultValue?: D, options?: StructureReadOptions): Promise<V | D | undefined> {
+    checkRead('Queue.peek', options);
     const r = (await this.#exec('queue.peek', [this.name], options)) as V[];
     return r.length === 0 ? defaultValue : (r[0] as V);
   }
 
   /** Alias of {@link Queue.peek}, under the seed library's spelling. */
   peak(): Promise<V | undefined>;
-  peak<D>(defaultValue: D, options?: RouteOptions): Promise<V | D>;
-  peak<D>(defaultValue?: D, options?: RouteOptions): Promise<V | D | undefined> {
+  peak<D>(defaultValue: D, options?: StructureReadOptions): Promise<V | D>;
+  peak<D>(defaultValue?: D, options?: StructureReadOptions): Promise<V | D | undefined> {
     return this.peek(defaultValue as D, options);
   }
 
   /** Number of values in the queue. */
-  async count(options?: RouteOptions): Promise<number> {
+  async count(options?: StructureReadOptions): Promise<number> {
+    checkRead('Queue.count', options);
     return (await this.#exec('queue.count', [this.name], options)) as number;
   }
 
@@ -97,12 +106,14 @@ export class Queue<V extends Term = Term> {
    * `get_all`: it drains the queue). Atomic: no value is both returned here
    * and by a concurrent `out`.
    */
-  async getAll(options?: RouteOptions): Promise<V[]> {
+  async getAll(options?: StructureWriteOptions): Promise<V[]> {
+    checkWrite('Queue.getAll', options);
     return (await this.#exec('queue.drain', [this.name], options)) as V[];
   }
 
   /** Removes every value; resolves with how many there were. */
-  async clear(options?: RouteOptions): Promise<number> {
+  async clear(options?: StructureWriteOptions): Promise<number> {
+    checkWrite('Queue.clear', options);
     return (await this.#exec('queue.clear', [this.name], options)) as number;
   }
 }

@@ -4,10 +4,11 @@
  * each operation is one synchronous command there.
  */
 
-import type { RouteOptions, TableRouter } from '@supercache/router';
+import type { TableRouter } from '@supercache/router';
 import { assertTerm, type Term, type Tuple } from '@supercache/storage';
 import { checkName, checkRouter } from './internal.js';
 import { stackMeta } from './layout.js';
+import { checkRead, checkWrite, type StructureReadOptions, type StructureWriteOptions } from './options.js';
 
 /**
  * A named LIFO stack. Operations are atomic on the stack's owner: any
@@ -47,7 +48,11 @@ export class Stack<V extends Term = Term> {
     this.#pd = stackMeta(this.name);
   }
 
-  #exec(command: string, args: readonly unknown[], options: RouteOptions | undefined): Promise<unknown> {
+  #exec(
+    command: string,
+    args: readonly unknown[],
+    options: StructureReadOptions | StructureWriteOptions | undefined,
+  ): Promise<unknown> {
     return this.router.backend.exec(this.#pd, command, args, options);
   }
 
@@ -55,29 +60,33 @@ export class Stack<V extends Term = Term> {
    * Pushes `value` on top; resolves with the stack's new size.
    * @throws SuperCacheError `SC_ERR_INVALID_TERM` when `value` is not a term.
    */
-  async push(value: V, options?: RouteOptions): Promise<number> {
+  async push(value: V, options?: StructureWriteOptions): Promise<number> {
+    checkWrite('Stack.push', options);
     assertTerm(value, 'value');
     return (await this.#exec('stack.push', [this.name, value], options)) as number;
   }
 
   /** Removes and resolves with the top value, or `defaultValue` when empty. */
   pop(): Promise<V | undefined>;
-  pop<D>(defaultValue: D, options?: RouteOptions): Promise<V | D>;
-  async pop<D>(defaultValue?: D, options?: RouteOptions): Promise<V | D | undefined> {
+  pop<D>(defaultValue: D, options?: StructureWriteOptions): Promise<V | D>;
+  async pop<D>(defaultValue?: D, options?: StructureWriteOptions): Promise<V | D | undefined> {
+    checkWrite('Stack.pop', options);
     const r = (await this.#exec('stack.pop', [this.name], options)) as V[];
     return r.length === 0 ? defaultValue : (r[0] as V);
   }
 
   /** The top value without removing it, or `defaultValue` when empty. */
   peek(): Promise<V | undefined>;
-  peek<D>(defaultValue: D, options?: RouteOptions): Promise<V | D>;
-  async peek<D>(defaultValue?: D, options?: RouteOptions): Promise<V | D | undefined> {
+  peek<D>(defaultValue: D, options?: StructureReadOptions): Promise<V | D>;
+  async peek<D>(defaultValue?: D, options?: StructureReadOptions): Promise<V | D | undefined> {
+    checkRead('Stack.peek', options);
     const r = (await this.#exec('stack.peek', [this.name], options)) as V[];
     return r.length === 0 ? defaultValue : (r[0] as V);
   }
 
   /** Number of values on the stack. */
-  async count(options?: RouteOptions): Promise<number> {
+  async count(options?: StructureReadOptions): Promise<number> {
+    checkRead('Stack.count', options);
     return (await this.#exec('stack.count', [this.name], options)) as number;
   }
 
@@ -86,12 +95,14 @@ export class Stack<V extends Term = Term> {
    * distributed mode alike (the seed returned bottom first when
    * distributed; this does not). Atomic.
    */
-  async getAll(options?: RouteOptions): Promise<V[]> {
+  async getAll(options?: StructureWriteOptions): Promise<V[]> {
+    checkWrite('Stack.getAll', options);
     return (await this.#exec('stack.drain', [this.name], options)) as V[];
   }
 
   /** Removes every value; resolves with how many there were. */
-  async clear(options?: RouteOptions): Promise<number> {
+  async clear(options?: StructureWriteOptions): Promise<number> {
+    checkWrite('Stack.clear', options);
     return (await this.#exec('stack.clear', [this.name], options)) as number;
   }
 }

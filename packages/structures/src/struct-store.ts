@@ -4,10 +4,14 @@
  * is a plain object of the instance's own enumerable fields.
  */
 
-import type { RouteOptions, TableRouter } from '@supercache/router';
+import type { TableRouter } from '@supercache/router';
 import { _, $, isTerm, type MatchSpec, SuperCacheError, type Term, type Tuple } from '@supercache/storage';
 import { checkRouter } from './internal.js';
 import { STRUCT_TAG, structKey } from './layout.js';
+import { checkRead, checkWrite, type StructureReadOptions, type StructureWriteOptions } from './options.js';
+
+/** The key field when none is given, as the seed's `Struct.init(struct, key \\ :id)`. */
+export const DEFAULT_KEY_FIELD = 'id';
 
 /** A class whose instances a {@link StructStore} holds: constructible with no arguments. */
 export type StructClass<T extends object> = new () => T;
@@ -65,7 +69,7 @@ function setOwn(out: Record<string, unknown>, key: string, value: unknown): void
  * @example
  * ```ts
  * class User { id = 0; name = ''; email = '' }
- * const users = new StructStore(systemRouter, User, 'id');
+ * const users = new StructStore(systemRouter, User); // keyed by `id`
  * await users.add(Object.assign(new User(), { id: 1, name: 'Alice' }));
  * (await users.get(1))?.name; // 'Alice'
  * ```
@@ -89,6 +93,8 @@ export class StructStore<T extends object> {
    * @param Class - the class; `new Class()` must work without arguments.
    * @param keyField - a field that a fresh `new Class()` has as an own
    *   property (declare it with an initialiser, e.g. `id = 0`).
+   *   @defaultValue `'id'`, as the seed's `Struct.init(struct, key \\ :id)`
+   * @param options - may also be passed third, without a `keyField`.
    * @throws SuperCacheError `SC_ERR_BAD_STRUCT` when `Class` is not a class
    *   constructible without arguments, when `keyField` is not an own
    *   property of `new Class()`, or when the store has no name (an anonymous
@@ -99,9 +105,14 @@ export class StructStore<T extends object> {
   constructor(
     router: TableRouter,
     Class: StructClass<T>,
-    keyField: Extract<keyof T, string>,
+    keyField?: Extract<keyof T, string> | StructStoreOptions,
     options: StructStoreOptions = {},
   ) {
+    if (typeof keyField === 'object' && keyField !== null) {
+      options = keyField;
+      keyField = undefined;
+    }
+    const field = (keyField ?? DEFAULT_KEY_FIELD) as Extract<keyof T, string>;
     checkRouter(router, 'StructStore', 'struct.put', true);
     if (typeof Class !== 'function') throw badStruct('StructStore needs a class');
     let fresh: T;
@@ -114,10 +125,13 @@ export class StructStore<T extends object> {
         e,
       );
     }
-    if (typeof keyField !== 'string' || !Object.hasOwn(fresh, keyField)) {
+    const className = Class.name || 'Class';
+    if (typeof field !== 'string' || !Object.hasOwn(fresh, field)) {
+      const which = keyField === undefined ? ` (the default key field)` : '';
       throw badStruct(
-        `${String(keyField)} is not an own field of new ${Class.name || 'Class'}() (give it an initialiser)`,
-        { keyField: String(keyField) },
+        `${className} has no field ${String(field)}${which}: new ${className}() must have it as an own ` +
+          `field (give it an initialiser, e.g. ${String(field)} = 0), or pass the key field`,
+        { class: className, field: String(field), keyField: String(field) },
       );
     }
     const name = options.name ?? Class.name;
@@ -126,22 +140,34 @@ export class StructStore<T extends object> {
     }
     this.router = router;
     this.Class = Class;
-    this.keyField = keyField;
+    this.keyField = field;
     this.name = name;
     this.#getAllSpec = [[[[STRUCT_TAG, name, _], $(1)], [], [$(1)]]];
     this.#allSpec = [[[[STRUCT_TAG, name, _], _], [], [true]]];
   }
 
-  #key(keyValue: unknown): Tuple {
+  #key(keyValue: unknown, inInstance: boolean): Tuple {
     if (keyValue === undefined || !isTerm(keyValue)) {
-      throw badStruct(`the key ${this.keyField} must be a term, got ${describe(keyValue)}`, {
-        keyField: this.keyField,
-      });
+      const c = this.#className();
+      const f = this.keyField;
+      const message = inInstance
+        ? `${c}.${f} is ${keyValue === undefined ? 'missing' : 'not a term'}: the key field ${f} of a ${c} must be a term, got ${describe(keyValue)}`
+        : `the key of a ${c} (its field ${f}) must be a term, got ${describe(keyValue)}`;
+      throw badStruct(message, { class: c, field: f, keyField: f });
     }
     return structKey(this.name, keyValue);
   }
 
-  #exec(key: Tuple, command: string, args: readonly unknown[], options: RouteOptions | undefined) {
+  #className(): string {
+    return this.Class.name || this.name;
+  }
+
+  #exec(
+    key: Tuple,
+    command: string,
+    args: readonly unknown[],
+    options: StructureReadOptions | StructureWriteOptions | undefined,
+  ) {
     return this.router.backend.exec(key, command, args, options);
   }
 
@@ -152,7 +178,8 @@ export class StructStore<T extends object> {
    *   when its key field is `undefined` or not a term, or when another field
    *   is not a term (`details.field` names it).
    */
-  async add(instance: T, options?: RouteOptions): Promise<void> {
+  async add(instance: T, options?: StructureWriteOptions): Promise<void> {
+    checkWrite('StructStore.add', options);
     if (
       typeof instance !== 'object' ||
       instance === null ||
@@ -160,13 +187,16 @@ export class StructStore<T extends object> {
     ) {
       throw badStruct(`expected an instance of ${this.Class.name || this.name}, got ${describe(instance)}`);
     }
-    const key = this.#key((instance as Record<string, unknown>)[this.keyField]);
+    const key = this.#key((instance as Record<string, unknown>)[this.keyField], true);
     const fields: Record<string, unknown> = {};
     for (const f of Object.keys(instance)) {
       const v = (instance as Record<string, unknown>)[f];
       if (v === undefined) continue;
       if (!isTerm(v)) {
-        throw badStruct(`field ${f} of ${this.name} is not a term: ${describe(v)}`, { field: f });
+        throw badStruct(`${this.#className()}.${f} is not a term: ${describe(v)}`, {
+          class: this.#className(),
+          field: f,
+        });
       }
       setOwn(fields, f, detach(v));
     }
@@ -184,15 +214,17 @@ export class StructStore<T extends object> {
    * or `undefined`.
    * @throws SuperCacheError `SC_ERR_BAD_STRUCT` when `keyValue` is not a term.
    */
-  async get(keyValue: Term, options?: RouteOptions): Promise<T | undefined> {
-    const key = this.#key(keyValue);
+  async get(keyValue: Term, options?: StructureReadOptions): Promise<T | undefined> {
+    checkRead('StructStore.get', options);
+    const key = this.#key(keyValue, false);
     const r = (await this.#exec(key, 'struct.get', [key], options)) as Array<Record<string, unknown>>;
     const fields = r[0];
     return fields === undefined ? undefined : this.#rebuild(fields);
   }
 
   /** Every stored instance (in no particular order unless the table is an ordered_set). */
-  async getAll(options?: RouteOptions): Promise<T[]> {
+  async getAll(options?: StructureReadOptions): Promise<T[]> {
+    checkRead('StructStore.getAll', options);
     const all = (await this.router.select(this.#getAllSpec, options)) as Array<Record<string, unknown>>;
     return all.map((f) => this.#rebuild(f));
   }
@@ -201,18 +233,21 @@ export class StructStore<T extends object> {
    * Deletes the instance with that key; resolves with true when there was one.
    * @throws SuperCacheError `SC_ERR_BAD_STRUCT` when `keyValue` is not a term.
    */
-  async remove(keyValue: Term, options?: RouteOptions): Promise<boolean> {
-    const key = this.#key(keyValue);
+  async remove(keyValue: Term, options?: StructureWriteOptions): Promise<boolean> {
+    checkWrite('StructStore.remove', options);
+    const key = this.#key(keyValue, false);
     return (await this.#exec(key, 'struct.remove', [key], options)) as boolean;
   }
 
   /** Deletes every instance of this store; resolves with how many. */
-  async removeAll(options?: RouteOptions): Promise<number> {
+  async removeAll(options?: StructureWriteOptions): Promise<number> {
+    checkWrite('StructStore.removeAll', options);
     return this.router.selectDelete(this.#allSpec, options);
   }
 
   /** Number of stored instances. */
-  async count(options?: RouteOptions): Promise<number> {
+  async count(options?: StructureReadOptions): Promise<number> {
+    checkRead('StructStore.count', options);
     return this.router.selectCount(this.#allSpec, options);
   }
 }

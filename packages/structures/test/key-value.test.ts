@@ -67,21 +67,107 @@ describe.each(TABLE_TYPES)('KeyValue on a %s table', (type) => {
     if (type === 'duplicate_bag') expect(sorted(all)).toEqual(['x', 'y', 'y']);
   });
 
-  it('get returns the first value a bag key holds', async () => {
+  it('get returns the latest value a key holds, in every table type (the seed)', async () => {
     const kv = open();
     await kv.add('k', 'first');
     await kv.add('k', 'second');
-    expect(await kv.get('k')).toBe(isSet(type) ? 'second' : 'first');
+    expect(await kv.get('k')).toBe('second');
+    await kv.add('k', 'third');
+    expect(await kv.get('k')).toBe('third');
   });
 
-  it('update sets the value only when the key is present', async () => {
+  it('update inserts a missing key and sets a present one to exactly the value', async () => {
     const kv = open();
-    expect(await kv.update('missing', 1)).toBe(false);
-    expect(await kv.has('missing')).toBe(false);
+    expect(await kv.update('missing', 1)).toBe(1);
+    expect(await kv.getAll('missing')).toEqual([1]);
     await kv.add('k', 'a');
     await kv.add('k', 'b');
-    expect(await kv.update('k', 'c')).toBe(true);
+    expect(await kv.update('k', 'c')).toBe('c');
     expect(await kv.getAll('k')).toEqual(['c']);
+  });
+
+  it('update with a function stores the default when absent, else fn of the latest value', async () => {
+    const kv = open();
+    const seen: unknown[] = [];
+    const fn = (v: unknown) => {
+      seen.push(v);
+      return `${String(v)}+`;
+    };
+    expect(await kv.update('k', 'd', fn)).toBe('d');
+    expect(seen).toEqual([]);
+    await kv.add('k', 'x');
+    expect(await kv.update('k', 'd', fn)).toBe('x+');
+    expect(seen).toEqual(['x']);
+    expect(await kv.getAll('k')).toEqual(['x+']);
+    expect(await kv.update('k', 'd', async (v) => `${String(v)}!`)).toBe('x+!');
+  });
+
+  it('update with a function refuses a result that is not a term and writes nothing', async () => {
+    const kv = open();
+    await kv.add('k', 1);
+    await expect(kv.update('k', 0, () => undefined as never)).rejects.toMatchObject({
+      code: 'SC_ERR_INVALID_TERM',
+    });
+    expect(await kv.getAll('k')).toEqual([1]);
+  });
+
+  it('update with a function runs again when another write lands between its read and its write', async () => {
+    const kv = open();
+    await kv.add('n', 1);
+    let calls = 0;
+    const result = await kv.update('n', 0, async (v) => {
+      calls++;
+      // The first time, someone else writes the key meanwhile.
+      if (calls === 1) await kv.replace('n', 10);
+      return (v as number) * 2;
+    });
+    expect(calls).toBe(2);
+    expect(result).toBe(20);
+    expect(await kv.getAll('n')).toEqual([20]);
+  });
+
+  it('update with a function gives up with a retryable SC_ERR_CONFLICT when it always loses', async () => {
+    const kv = open();
+    await kv.add('n', 0);
+    let i = 0;
+    const err = await kv
+      .update('n', 0, async (v) => {
+        i++;
+        await kv.replace('n', 1000 + i);
+        return v;
+      })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'SC_ERR_CONFLICT', retryable: true });
+    expect(i).toBe(100);
+  });
+
+  it('accepts readMode on reads, refuses it on writes, and refuses an unknown mode', async () => {
+    const kv = open();
+    await kv.add('k', 1);
+    for (const readMode of ['local', 'primary', 'quorum'] as const) {
+      expect(await kv.get('k', null, { readMode })).toBe(1);
+      expect(await kv.getAll('k', { readMode })).toEqual([1]);
+      expect(await kv.has('k', { readMode })).toBe(true);
+      expect(await kv.keys({ readMode })).toEqual(['k']);
+      expect(await kv.values({ readMode })).toEqual([1]);
+      expect(await kv.count({ readMode })).toBe(1);
+      expect(await kv.toList({ readMode })).toEqual([['k', 1]]);
+    }
+    const bad = { readMode: 'bogus' } as never;
+    for (const p of [kv.get('k', null, bad), kv.keys(bad), kv.count(bad), kv.has('k', bad)]) {
+      await expect(p).rejects.toMatchObject({ code: 'SC_ERR_BAD_ARG', details: { option: 'readMode' } });
+    }
+    const w = { readMode: 'local' } as never;
+    for (const p of [
+      kv.add('k', 2, w),
+      kv.update('k', 2, w),
+      kv.remove('k', w),
+      kv.replace('k', 2, w),
+      kv.removeAll(w),
+    ]) {
+      await expect(p).rejects.toMatchObject({ code: 'SC_ERR_BAD_ARG', details: { option: 'readMode' } });
+    }
+    expect(await kv.getAll('k')).toEqual([1]);
   });
 
   it('replace leaves exactly one value, present or not', async () => {
@@ -165,6 +251,25 @@ describe.each(TABLE_TYPES)('KeyValue on a %s table', (type) => {
     ).rejects.toMatchObject({
       code: 'SC_ERR_INVALID_TERM',
     });
+    expect(await kv.count()).toBe(0);
+  });
+
+  it('names the key or the value, not the stored record, when one is not a term', async () => {
+    const kv = open();
+    await expect(kv.add(undefined as never, 1)).rejects.toMatchObject({
+      code: 'SC_ERR_INVALID_TERM',
+      details: { path: 'key' },
+    });
+    await expect(kv.add('k', (() => 1) as never)).rejects.toMatchObject({
+      code: 'SC_ERR_INVALID_TERM',
+      details: { path: 'value' },
+    });
+    await expect(
+      kv.addBatch([
+        ['a', 1],
+        ['b', undefined as never],
+      ]),
+    ).rejects.toMatchObject({ code: 'SC_ERR_INVALID_TERM', details: { path: 'pairs[1][1] (the value)' } });
     expect(await kv.count()).toBe(0);
   });
 

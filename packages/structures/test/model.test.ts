@@ -103,7 +103,7 @@ describe('Queue and Stack against an array model', () => {
 });
 
 type KvOp =
-  | { op: 'add' | 'update' | 'replace'; ns: number; k: number; v: number | string }
+  | { op: 'add' | 'update' | 'updateFn' | 'replace'; ns: number; k: number; v: number | string }
   | { op: 'remove' | 'get' | 'getAll' | 'increment'; ns: number; k: number }
   | { op: 'count' | 'keys' | 'removeAll'; ns: number };
 
@@ -115,7 +115,7 @@ const kvOp: fc.Arbitrary<KvOp> = fc.oneof(
   {
     weight: 2,
     arbitrary: fc.record({
-      op: fc.constantFrom('update' as const, 'replace' as const),
+      op: fc.constantFrom('update' as const, 'updateFn' as const, 'replace' as const),
       ns,
       k: key,
       v: value,
@@ -166,9 +166,18 @@ describe.each(TABLE_TYPES)('KeyValue on a %s table against a map model', (type: 
               break;
             }
             case 'update': {
-              const present = m.has(o.k);
-              expect(await kv.update(o.k, o.v)).toBe(present);
-              if (present) m.set(o.k, [o.v]);
+              // Present or not, the key ends with exactly this value (the seed's update/3).
+              expect(await kv.update(o.k, o.v)).toBe(o.v);
+              m.set(o.k, [o.v]);
+              break;
+            }
+            case 'updateFn': {
+              // update/4: the default when absent, else fn of the latest value.
+              const bump = (x: number | string) => (typeof x === 'number' ? x + 1 : `${x}!`);
+              const cur = m.get(o.k);
+              const next = cur === undefined ? o.v : bump(cur[cur.length - 1] as number | string);
+              expect(await kv.update(o.k, o.v, bump)).toBe(next);
+              m.set(o.k, [next]);
               break;
             }
             case 'replace':
@@ -179,7 +188,8 @@ describe.each(TABLE_TYPES)('KeyValue on a %s table against a map model', (type: 
               expect(await kv.remove(o.k)).toBe(m.delete(o.k));
               break;
             case 'get':
-              expect(await kv.get(o.k, EMPTY)).toBe(m.get(o.k)?.[0] ?? EMPTY);
+              // The latest value (a bag's last), as the seed's get.
+              expect(await kv.get(o.k, EMPTY)).toBe(m.get(o.k)?.at(-1) ?? EMPTY);
               break;
             case 'getAll':
               expect(await kv.getAll(o.k)).toEqual(m.get(o.k) ?? []);

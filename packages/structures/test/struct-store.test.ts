@@ -135,7 +135,42 @@ describe('StructStore', () => {
     expect(separate.name).toBe('OtherUser');
   });
 
+  it('keys by id when no key field is given, as the seed Struct.init(struct, key \\ :id)', async () => {
+    const users = new StructStore(makeRouter(), User);
+    expect(users.keyField).toBe('id');
+    await users.add(user({ id: 7, name: 'Zed' }));
+    expect((await users.get(7))?.name).toBe('Zed');
+    const named = new StructStore(makeRouter(), User, { name: 'people' });
+    expect([named.keyField, named.name]).toEqual(['id', 'people']);
+  });
+
   describe('errors', () => {
+    it('names the class and the field when the default key field id is missing', () => {
+      class Product {
+        sku = '';
+      }
+      const e = (() => {
+        try {
+          new StructStore(makeRouter(), Product as never);
+        } catch (x) {
+          return x as Error & { code?: string; details?: unknown };
+        }
+        return undefined;
+      })();
+      expect(e?.code).toBe('SC_ERR_BAD_STRUCT');
+      expect(e?.message).toMatch(/Product has no field id/);
+      expect(e?.details).toMatchObject({ class: 'Product', field: 'id' });
+    });
+
+    it('names the class and the field when an instance misses its key', async () => {
+      const users = open();
+      await expect(users.add(user({ id: undefined as unknown as number }))).rejects.toMatchObject({
+        code: 'SC_ERR_BAD_STRUCT',
+        message: expect.stringMatching(/^User\.id is missing/),
+        details: { class: 'User', field: 'id' },
+      });
+    });
+
     it('refuses a key field that a fresh instance does not own with SC_ERR_BAD_STRUCT', () => {
       class NoInit {
         declare id: number;
@@ -201,7 +236,8 @@ describe('StructStore', () => {
       u.when = new Date();
       await expect(users.add(u)).rejects.toMatchObject({
         code: 'SC_ERR_BAD_STRUCT',
-        details: { field: 'when' },
+        message: expect.stringMatching(/^User\.when is not a term/),
+        details: { class: 'User', field: 'when' },
       });
       expect(await users.count()).toBe(0);
     });
