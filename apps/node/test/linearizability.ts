@@ -24,7 +24,11 @@ export interface RegisterOp {
 /** The verdict on one key. */
 export type KeyVerdict =
   | { readonly ok: true; readonly states: number }
-  | { readonly ok: false; readonly reason: 'not linearizable' | 'search budget exceeded'; readonly states: number };
+  | {
+      readonly ok: false;
+      readonly reason: 'not linearizable' | 'search budget exceeded';
+      readonly states: number;
+    };
 
 /** The verdict on a whole history. */
 export interface HistoryVerdict {
@@ -74,7 +78,8 @@ export function checkRegister(history: readonly RegisterOp[], budget = DEFAULT_B
     }
     // The earliest answer among pending operations bounds what may go next.
     let horizon = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < n; i++) if (done[i] === 0 && response[i] < horizon) horizon = response[i] as number;
+    for (let i = 0; i < n; i++)
+      if (done[i] === 0 && (response[i] as number) < horizon) horizon = response[i] as number;
     for (let i = 0; i < n; i++) {
       const op = ops[i] as RegisterOp;
       if (op.invoke > horizon) break;
