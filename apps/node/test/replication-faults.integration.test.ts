@@ -227,10 +227,13 @@ describe.each([
     const frozenAt = performance.now();
     c.node(victim).child.kill('SIGSTOP');
     await sleep(2 * FAILURE_TIMEOUT_MS);
+    // The others removed the frozen node: on SIGCONT it holds a view that no longer exists.
+    const removedWhileFrozen = !(await c.members('a')).includes(victim);
     c.node(victim).child.kill('SIGCONT');
     await afterWrites(load, 300);
     stop = true;
     await running;
+    expect(removedWhileFrozen, c.logs()).toBe(true);
     expect(await settled(c, IDS), c.logs()).toBe(true);
     await load.verify({ client: (id) => c.client(id), retryMs: 3 * FAILURE_TIMEOUT_MS }, IDS);
     const r = load.check();
@@ -261,12 +264,21 @@ describe('RF 2 async on 3 processes', () => {
       ),
     );
     await afterWrites(load, 300);
-    // The victim's lag as a primary (records its backups have not acknowledged), read under load.
-    const readAt = performance.now();
-    const h = await health(c, victim);
-    const repl = h.replication?.[TABLE];
+    // The victim's lag as a primary (records its backups have not acknowledged), read under load;
+    // the kill follows the first reading that shows a lag (or the last of 40 readings).
+    let readAt = 0;
+    let repl: ReplicationHealth | undefined;
+    let lagRecords = 0;
+    let readings = 0;
+    let maxSeen = 0;
+    for (; readings < 40; readings++) {
+      readAt = performance.now();
+      repl = (await health(c, victim)).replication?.[TABLE];
+      lagRecords = (repl?.lag ?? []).reduce((n, l) => n + l.records, 0);
+      maxSeen = Math.max(maxSeen, lagRecords);
+      if (lagRecords > 0) break;
+    }
     expect(repl?.mode).toBe('async');
-    const lagRecords = (repl?.lag ?? []).reduce((n, l) => n + l.records, 0);
     dead.add(victim);
     const killedAt = performance.now();
     await c.crash(victim);
@@ -280,15 +292,19 @@ describe('RF 2 async on 3 processes', () => {
     await load.verify({ client: (id) => c.client(id), retryMs: 3 * FAILURE_TIMEOUT_MS }, survivors);
     const r = load.check();
     console.log(
-      `RF2 async kill ${victim}: lost ${r.lost.length} acknowledged writes; victim lag at the reading ` +
-        `${lagRecords} records (max ${repl?.maxLagMs ?? -1} ms); ${since} writes acknowledged between the reading ` +
+      `RF2 async kill ${victim}: lost ${r.lost.length} acknowledged writes (final value older) + ` +
+        `${new Set(r.staleReads.map((x) => `${x.key}@${x.acked}`)).size} rolled back then overwritten; victim lag at the reading ` +
+        `${lagRecords} records (max ${repl?.maxLagMs ?? -1} ms, ${readings + 1} readings); ${since} writes acknowledged between the reading ` +
         `and the kill; stale reads ${r.staleReads.length}, misses ${r.misses.length}; ${summary(r)}`,
     );
     expect(r.fatal).toEqual([]);
     expect(r.finalsFailed).toBe(0);
     expect(r.phantoms).toEqual([]);
+    // A write lost at the failover but overwritten later is not in r.lost (the final value is newer):
+    // it shows as a stale read of its key. Both count as lost acknowledged writes.
+    const rolledBack = new Set(r.staleReads.map((x) => `${x.key}@${x.acked}`)).size;
     // Every lost write is a record the backups lacked at the kill: lagging at the reading, or written after it.
-    expect(r.lost.length).toBeLessThanOrEqual(lagRecords + since);
+    expect(r.lost.length + rolledBack).toBeLessThanOrEqual(lagRecords + since);
   });
 });
 
@@ -313,13 +329,17 @@ describe('refill', () => {
     );
     let missing = 0;
     for (const id of ['a', 'b']) {
-      for (let i = 0; i < total; i += 1) {
-        const rows = await c.client(id).get(`pre${i}`);
-        if (rows.length !== 1 || rows[0]?.[1] !== i) missing++;
+      for (let i = 0; i < total; i += 50) {
+        const batch = await Promise.all(
+          Array.from({ length: 50 }, (_x, j) => c.client(id).get(`pre${i + j}`)),
+        );
+        batch.forEach((rows, j) => {
+          if (rows.length !== 1 || rows[0]?.[1] !== i + j) missing++;
+        });
       }
     }
     expect(missing).toBe(0);
-  });
+  }, 60_000);
 });
 
 describe('restart with the same id', () => {
