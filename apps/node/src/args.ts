@@ -24,6 +24,10 @@ export interface NodeConfig {
   readonly tableType: TableType;
   readonly replicationFactor: number;
   readonly replicationMode: ReplicationModeArg;
+  /** `--failure-timeout-ms`; unset leaves the cluster default (3000). */
+  readonly failureTimeoutMs?: number;
+  /** `--heartbeat-ms`; unset leaves the cluster default (500). */
+  readonly heartbeatMs?: number;
   readonly logLevel: LogLevel;
 }
 
@@ -102,6 +106,18 @@ export const OPTIONS: ReadonlyArray<{
     env: 'SUPERCACHE_REPLICATION_MODE',
     default: 'async',
     description: 'async | sync | strong: when a write is acknowledged (every node must agree).',
+  },
+  {
+    flag: '--failure-timeout-ms',
+    env: 'SUPERCACHE_FAILURE_TIMEOUT_MS',
+    default: '3000',
+    description: 'Silence after which the leader removes a member; a node keeps its lease for 2/3 of it.',
+  },
+  {
+    flag: '--heartbeat-ms',
+    env: 'SUPERCACHE_HEARTBEAT_MS',
+    default: '500',
+    description: 'Heartbeat interval; at most a third of the failure timeout.',
   },
   {
     flag: '--log-level',
@@ -194,6 +210,8 @@ export function parseNodeArgs(
         'table-type': { type: 'string' },
         'replication-factor': { type: 'string' },
         'replication-mode': { type: 'string' },
+        'failure-timeout-ms': { type: 'string' },
+        'heartbeat-ms': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -235,6 +253,16 @@ export function parseNodeArgs(
       `--replication-mode must be one of ${REPLICATION_MODES.join(', ')}, got "${replicationMode}"`,
     );
   }
+  const ftRaw = pick('failure-timeout-ms', 'SUPERCACHE_FAILURE_TIMEOUT_MS');
+  const failureTimeoutMs =
+    ftRaw === undefined ? undefined : intArg('--failure-timeout-ms', ftRaw, 100, 3_600_000);
+  const hbRaw = pick('heartbeat-ms', 'SUPERCACHE_HEARTBEAT_MS');
+  const heartbeatMs = hbRaw === undefined ? undefined : intArg('--heartbeat-ms', hbRaw, 10, 600_000);
+  if (heartbeatMs !== undefined && heartbeatMs * 3 > (failureTimeoutMs ?? 3000)) {
+    throw new UsageError(
+      `--heartbeat-ms (${heartbeatMs}) must be at most a third of --failure-timeout-ms (${failureTimeoutMs ?? 3000})`,
+    );
+  }
   const logLevel = (pick('log-level', 'SUPERCACHE_LOG_LEVEL') ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
@@ -253,6 +281,8 @@ export function parseNodeArgs(
       tableType,
       replicationFactor,
       replicationMode,
+      ...(failureTimeoutMs === undefined ? {} : { failureTimeoutMs }),
+      ...(heartbeatMs === undefined ? {} : { heartbeatMs }),
       logLevel,
     },
   };

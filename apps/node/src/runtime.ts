@@ -123,6 +123,8 @@ export async function startNodeRuntime(config: NodeConfig): Promise<NodeRuntime>
     transport,
     address,
     peers: config.peers,
+    ...(config.failureTimeoutMs === undefined ? {} : { failureTimeoutMs: config.failureTimeoutMs }),
+    ...(config.heartbeatMs === undefined ? {} : { heartbeatMs: config.heartbeatMs }),
     // The six settings every member must share (a joiner that differs is refused).
     config: {
       numPartition: config.partitions,

@@ -16,7 +16,7 @@ import type { SuperCache } from '@supercache/core';
 import { SuperCacheError } from '@supercache/storage';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { registerClientApi } from './client-api.js';
-import type { ClusterSource } from './cluster-source.js';
+import type { ClusterSource, NodeHealthReport } from './cluster-source.js';
 import { errorBody, jsonErrorHandler } from './http-errors.js';
 import { termToJson } from './json-terms.js';
 import { NodeMetrics } from './metrics.js';
@@ -69,6 +69,8 @@ export interface HealthBody {
   readonly epoch: number;
   readonly leader: string | undefined;
   readonly members: ReadonlyArray<{ id: string; address: string; alive: boolean; rttMs: number }>;
+  /** Per table: factor, mode, shortfall and lag per partition and backup (cluster nodes only). */
+  readonly replication?: NodeHealthReport['replication'];
 }
 
 declare module 'fastify' {
@@ -157,6 +159,7 @@ export async function createNodeServer(options: NodeServerOptions): Promise<Fast
       epoch: h.epoch,
       leader: h.leader,
       members: h.members.map((m) => ({ id: m.id, address: m.address, alive: m.alive, rttMs: m.rttMs })),
+      ...(h.replication === undefined ? {} : { replication: h.replication }),
     };
   });
 

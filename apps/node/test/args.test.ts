@@ -64,6 +64,18 @@ describe('parseNodeArgs', () => {
     });
   });
 
+  it('reads the failure timeout and heartbeat, and refuses a heartbeat too slow for the timeout', () => {
+    expect(config([...base, '--failure-timeout-ms', '1200', '--heartbeat-ms', '100'])).toMatchObject({
+      failureTimeoutMs: 1200,
+      heartbeatMs: 100,
+    });
+    expect(config(base, { SUPERCACHE_FAILURE_TIMEOUT_MS: '900' }).failureTimeoutMs).toBe(900);
+    expect(usageError([...base, '--failure-timeout-ms', '1200', '--heartbeat-ms', '500'])).toMatch(
+      /at most a third/,
+    );
+    expect(usageError([...base, '--failure-timeout-ms', '5'])).toMatch(/--failure-timeout-ms must be/);
+  });
+
   it('reads the environment, and a flag wins over its variable', () => {
     const env = {
       SUPERCACHE_NODE_ID: 'env-id',

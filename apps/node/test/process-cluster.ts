@@ -41,9 +41,14 @@ export class ProcessCluster {
   readonly nodes = new Map<string, NodeProcess>();
   readonly clients = new Map<string, JsonClient>();
   readonly partitions: number;
+  /** CLI flags every node of this cluster gets (e.g. `--replication-factor 3`). */
+  readonly extraArgs: readonly string[];
+  readonly #clientTimeoutMs: number | undefined;
 
-  constructor(partitions = 16) {
+  constructor(partitions = 16, options: { extraArgs?: readonly string[]; clientTimeoutMs?: number } = {}) {
     this.partitions = partitions;
+    this.extraArgs = options.extraArgs ?? [];
+    this.#clientTimeoutMs = options.clientTimeoutMs;
   }
 
   /** Starts node `id`, joining through every running node, and waits until it is ready. */
@@ -56,9 +61,16 @@ export class ProcessCluster {
       peers,
       partitions: this.partitions,
       logLevel: 'warn',
+      extraArgs: this.extraArgs,
     });
     this.nodes.set(id, node);
-    this.clients.set(id, new JsonClient(node.url, { connections: 8 }));
+    this.clients.set(
+      id,
+      new JsonClient(node.url, {
+        connections: 8,
+        ...(this.#clientTimeoutMs === undefined ? {} : { timeoutMs: this.#clientTimeoutMs }),
+      }),
+    );
     await node.ready;
     return node;
   }
