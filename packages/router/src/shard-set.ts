@@ -289,14 +289,25 @@ function* tableItems(
  * Lazily walks the tables: concatenated for unordered types, merged by key
  * (term order) for `ordered_set`.
  */
-export function* cursorIterator(
+export function cursorIterator(
   tables: readonly Table[],
   type: TableType,
   keyPos: number,
   kind: CursorKind,
   arg: unknown,
 ): Generator<readonly [Term, unknown]> {
-  const f = itemFn(kind, arg, keyPos);
+  // Compiled now, not at the first page: an unknown kind or a bad pattern
+  // fails the open, before any cursor is allocated.
+  return walkTables(tables, type, keyPos, kind, itemFn(kind, arg, keyPos));
+}
+
+function* walkTables(
+  tables: readonly Table[],
+  type: TableType,
+  keyPos: number,
+  kind: CursorKind,
+  f: ReturnType<typeof itemFn>,
+): Generator<readonly [Term, unknown]> {
   const reverse = kind === 'selectReverse';
   if (type !== 'ordered_set') {
     for (const t of tables) yield* tableItems(t, keyPos, f, reverse);
