@@ -34,7 +34,7 @@ function slowClient(
     socket.write(i < header.length ? header[i] : 'a');
     i++;
   }, 100);
-  closed.then(() => clearInterval(timer));
+  socket.once('close', () => clearInterval(timer));
   return { socket, closed, stop: () => socket.destroy() };
 }
 
