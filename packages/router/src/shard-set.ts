@@ -45,6 +45,12 @@ export interface ShardSetOptions {
   onRemove?: (entry: Entry, reason: RemovalReason) => void;
   /** Commands beyond the built-ins (the structures package adds its own). */
   registry?: CommandRegistry;
+  /**
+   * Most cursors open at once on this shard set (each holds live iterators
+   * until it ends, is closed, or idles out); one more fails with
+   * `SC_ERR_LIMIT` (retryable). @defaultValue 4096
+   */
+  maxCursors?: number;
 }
 
 /** The kinds of fan-out a cursor can page through. */
