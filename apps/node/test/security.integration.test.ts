@@ -279,7 +279,7 @@ describe('§7 bounded servers (real process)', () => {
       });
       let n = 0;
       const t = setInterval(() => {
-        if (!s.destroyed) s.write(n < header.length ? header[n] : 'a');
+        if (!s.destroyed) s.write(n < header.length ? (header[n] as string) : 'a');
         n++;
       }, 200);
       s.once('close', () => clearInterval(t));

@@ -31,7 +31,7 @@ function slowClient(
   let i = 0;
   const timer = setInterval(() => {
     if (socket.destroyed) return;
-    socket.write(i < header.length ? header[i] : 'a');
+    socket.write(i < header.length ? (header[i] as string) : 'a');
     i++;
   }, 100);
   socket.once('close', () => clearInterval(timer));
