@@ -89,7 +89,7 @@ const LIMIT_FLAGS = [
     env: 'SUPERCACHE_IDLE_TIMEOUT_MS',
     min: 0,
     max: 2_147_483_647,
-    default: '120000',
+    default: '300000',
     description: 'Most ms a connection may stay silent while a response is made; 0 = off.',
   },
   {

@@ -36,7 +36,9 @@ export interface ServerLimits {
   keepAliveTimeoutMs?: number;
   /**
    * Most ms a connection may stay silent (no byte either way) while a
-   * response is being made; `0` turns it off. @defaultValue 120000
+   * response is being made; `0` turns it off. Keep it longer than the
+   * longest call a peer waits for (a handoff prepare: `handoffTimeoutMs`,
+   * 120 s by default). @defaultValue 300000
    */
   idleTimeoutMs?: number;
   /**
@@ -59,7 +61,7 @@ export const DEFAULT_SERVER_LIMITS: Readonly<Required<ServerLimits>> = Object.fr
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
-  idleTimeoutMs: 120_000,
+  idleTimeoutMs: 300_000,
   maxConnections: 1000,
   maxConnectionsPerAddress: 256,
 });

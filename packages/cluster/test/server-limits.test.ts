@@ -45,7 +45,7 @@ describe('resolveServerLimits', () => {
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 30_000,
       keepAliveTimeoutMs: 5_000,
-      idleTimeoutMs: 120_000,
+      idleTimeoutMs: 300_000,
       maxConnections: 1000,
       maxConnectionsPerAddress: 256,
     });
