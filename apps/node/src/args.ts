@@ -29,7 +29,110 @@ export interface NodeConfig {
   /** `--heartbeat-ms`; unset leaves the cluster default (500). */
   readonly heartbeatMs?: number;
   readonly logLevel: LogLevel;
+  /** `--max-clock-skew-ms`; undefined: the cluster package's default (60 s). */
+  readonly maxClockSkewMs?: number | undefined;
+  /** `--headers-timeout-ms`; undefined: the default of `ServerLimits`. */
+  readonly headersTimeoutMs?: number | undefined;
+  /** `--request-timeout-ms`. */
+  readonly requestTimeoutMs?: number | undefined;
+  /** `--keep-alive-timeout-ms`. */
+  readonly keepAliveTimeoutMs?: number | undefined;
+  /** `--idle-timeout-ms`. */
+  readonly idleTimeoutMs?: number | undefined;
+  /** `--max-connections`. */
+  readonly maxConnections?: number | undefined;
+  /** `--max-connections-per-address`. */
+  readonly maxConnectionsPerAddress?: number | undefined;
+  /** `--max-page-size`: largest listing page of the JSON API. */
+  readonly maxPageSize?: number | undefined;
+  /** `--max-cursors-per-client`: open page cursors of one JSON API client. */
+  readonly maxCursorsPerClient?: number | undefined;
 }
+
+/** The numeric bounds settable from the command line: flag, config field, env, range, default, help. */
+const LIMIT_FLAGS = [
+  {
+    flag: 'max-clock-skew-ms',
+    field: 'maxClockSkewMs',
+    env: 'SUPERCACHE_MAX_CLOCK_SKEW_MS',
+    min: 1,
+    max: 2 ** 40,
+    default: '60000',
+    description: 'Most ms a peer version may lead this clock; further ahead is refused (SC_ERR_CLOCK_SKEW).',
+  },
+  {
+    flag: 'headers-timeout-ms',
+    field: 'headersTimeoutMs',
+    env: 'SUPERCACHE_HEADERS_TIMEOUT_MS',
+    min: 1,
+    max: 2_147_483_647,
+    default: '10000',
+    description: 'Most ms a client may take to send request headers (then 408 and close).',
+  },
+  {
+    flag: 'request-timeout-ms',
+    field: 'requestTimeoutMs',
+    env: 'SUPERCACHE_REQUEST_TIMEOUT_MS',
+    min: 1,
+    max: 2_147_483_647,
+    default: '30000',
+    description: 'Most ms a client may take to send a whole request (then 408 and close).',
+  },
+  {
+    flag: 'keep-alive-timeout-ms',
+    field: 'keepAliveTimeoutMs',
+    env: 'SUPERCACHE_KEEP_ALIVE_TIMEOUT_MS',
+    min: 1,
+    max: 2_147_483_647,
+    default: '5000',
+    description: 'Most ms an idle keep-alive connection is kept.',
+  },
+  {
+    flag: 'idle-timeout-ms',
+    field: 'idleTimeoutMs',
+    env: 'SUPERCACHE_IDLE_TIMEOUT_MS',
+    min: 0,
+    max: 2_147_483_647,
+    default: '300000',
+    description: 'Most ms a connection may stay silent while a response is made; 0 = off.',
+  },
+  {
+    flag: 'max-connections',
+    field: 'maxConnections',
+    env: 'SUPERCACHE_MAX_CONNECTIONS',
+    min: 1,
+    max: 1_000_000,
+    default: '1000',
+    description: 'Most connections held at once (keep below the file-descriptor limit).',
+  },
+  {
+    flag: 'max-connections-per-address',
+    field: 'maxConnectionsPerAddress',
+    env: 'SUPERCACHE_MAX_CONNECTIONS_PER_ADDRESS',
+    min: 1,
+    max: 1_000_000,
+    default: '256',
+    description: 'Most connections held at once from one remote IP address.',
+  },
+  {
+    flag: 'max-page-size',
+    field: 'maxPageSize',
+    env: 'SUPERCACHE_MAX_PAGE_SIZE',
+    min: 1,
+    max: 1_000_000,
+    default: '10000',
+    description: 'Largest `limit` of a JSON API listing page (the default page is 1000 or this, if less).',
+  },
+  {
+    flag: 'max-cursors-per-client',
+    field: 'maxCursorsPerClient',
+    env: 'SUPERCACHE_MAX_CURSORS_PER_CLIENT',
+    min: 1,
+    max: 1_000_000,
+    default: '16',
+    description: 'Most open JSON API page cursors of one client address (more: 429 SC_ERR_LIMIT).',
+  },
+] as const;
 
 /** `--replication-mode`. */
 export type ReplicationModeArg = 'async' | 'sync' | 'strong';
@@ -125,6 +228,12 @@ export const OPTIONS: ReadonlyArray<{
     default: 'info',
     description: 'fatal | error | warn | info | debug | trace | silent (logs go to stderr).',
   },
+  ...LIMIT_FLAGS.map((f) => ({
+    flag: `--${f.flag}`,
+    env: f.env,
+    default: f.default,
+    description: f.description,
+  })),
   { flag: '--help', env: undefined, default: '', description: 'Print this help and exit.' },
 ];
 
@@ -138,7 +247,7 @@ export function usage(): string {
   for (const o of OPTIONS) {
     const env = o.env === undefined ? '' : ` [${o.env}]`;
     const dflt = o.default === '' ? '' : ` (default: ${o.default})`;
-    lines.push(`  ${o.flag.padEnd(14)} ${o.description}${env}${dflt}`);
+    lines.push(`  ${o.flag.padEnd(29)} ${o.description}${env}${dflt}`);
   }
   return lines.join('\n');
 }
@@ -213,6 +322,7 @@ export function parseNodeArgs(
         'failure-timeout-ms': { type: 'string' },
         'heartbeat-ms': { type: 'string' },
         'log-level': { type: 'string' },
+        ...Object.fromEntries(LIMIT_FLAGS.map((f) => [f.flag, { type: 'string' as const }])),
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -268,6 +378,18 @@ export function parseNodeArgs(
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
   const peers = parsePeers(pick('peers', 'SUPERCACHE_PEERS') ?? '').filter((p) => p.id !== id);
+  const limits: Record<string, number | undefined> = {};
+  for (const f of LIMIT_FLAGS) {
+    const raw = pick(f.flag, f.env);
+    limits[f.field] = raw === undefined ? undefined : intArg(`--${f.flag}`, raw, f.min, f.max);
+  }
+  const headers = limits.headersTimeoutMs ?? 10_000;
+  const request = limits.requestTimeoutMs ?? Math.max(30_000, headers);
+  if (request < headers) {
+    throw new UsageError(
+      `--request-timeout-ms (${request}) must be at least --headers-timeout-ms (${headers})`,
+    );
+  }
 
   return {
     kind: 'run',
@@ -284,6 +406,7 @@ export function parseNodeArgs(
       ...(failureTimeoutMs === undefined ? {} : { failureTimeoutMs }),
       ...(heartbeatMs === undefined ? {} : { heartbeatMs }),
       logLevel,
+      ...limits,
     },
   };
 }

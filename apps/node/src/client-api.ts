@@ -9,13 +9,52 @@
  * (a failure is 400 `SC_ERR_BAD_REQUEST`), then terms by SuperCache itself.
  */
 
-import type { SuperCache } from '@supercache/core';
-import { decodePattern, SuperCacheError, type Term, type Tuple } from '@supercache/storage';
-import type { FastifyInstance } from 'fastify';
+import type { SuperCache, TableCursor } from '@supercache/core';
+import { decodePattern, type Page, SuperCacheError, type Term, type Tuple } from '@supercache/storage';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { termFromJson, termToJson } from './json-terms.js';
+import { PageCursors } from './page-cursors.js';
 
 /** Most tuples in one `POST /v1/tuples/batch`. */
 export const MAX_BATCH_TUPLES = 10_000;
+
+/** Limits of the client API's listings; see {@link registerClientApi}. */
+export interface ClientApiLimits {
+  /** Items in a listing page when the request names no `limit`. @defaultValue 1000 */
+  defaultPageSize?: number;
+  /** Largest `limit` a request may ask for (more: 400). @defaultValue 10000 */
+  maxPageSize?: number;
+  /** Most open page cursors of one client (its remote address); more: 429 `SC_ERR_LIMIT`. @defaultValue 16 */
+  maxCursorsPerClient?: number;
+  /** Most open page cursors of the node. @defaultValue 1024 */
+  maxCursors?: number;
+  /** Idle ms after which a page cursor is closed. @defaultValue 60000 */
+  cursorIdleMs?: number;
+}
+
+/** The defaults of {@link ClientApiLimits}. */
+export const DEFAULT_CLIENT_API_LIMITS: Readonly<Required<ClientApiLimits>> = Object.freeze({
+  defaultPageSize: 1000,
+  maxPageSize: 10_000,
+  maxCursorsPerClient: 16,
+  maxCursors: 1024,
+  cursorIdleMs: 60_000,
+});
+
+function resolveLimits(l: ClientApiLimits | undefined): Readonly<Required<ClientApiLimits>> {
+  const out = { ...DEFAULT_CLIENT_API_LIMITS };
+  for (const [k, v] of Object.entries(l ?? {})) {
+    if (v === undefined) continue;
+    if (!Number.isInteger(v) || v < 1) {
+      throw new SuperCacheError('SC_ERR_BAD_CONFIG', `client API limit ${k} must be a positive integer`);
+    }
+    (out as Record<string, number>)[k] = v;
+  }
+  if (out.defaultPageSize > out.maxPageSize) {
+    throw new SuperCacheError('SC_ERR_BAD_CONFIG', 'defaultPageSize must be at most maxPageSize');
+  }
+  return Object.freeze(out);
+}
 
 const ttlSchema = { type: 'number', minimum: 0 } as const;
 const tupleSchema = { type: 'array', minItems: 1 } as const;
@@ -51,14 +90,28 @@ const keyQuery = {
   properties: { key: { type: 'string', minLength: 1 }, partition: { type: 'string', minLength: 1 } },
 } as const;
 
-const matchBody = {
+const cursorId = { type: 'string', minLength: 1, maxLength: 64 } as const;
+
+function matchBody(maxPageSize: number) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      pattern: {},
+      bindings: { type: 'boolean' },
+      partition: {},
+      limit: { type: 'integer', minimum: 1, maximum: maxPageSize },
+      cursor: cursorId,
+    },
+  } as const;
+}
+
+const kvListQuery = {
   type: 'object',
-  required: ['pattern'],
   additionalProperties: false,
   properties: {
-    pattern: {},
-    bindings: { type: 'boolean' },
-    partition: {},
+    limit: { type: 'string', pattern: '^[0-9]{1,9}$' },
+    cursor: cursorId,
   },
 } as const;
 
@@ -104,6 +157,11 @@ function ttlOption(ttl: number | undefined): { ttl: number } | undefined {
   return ttl === undefined ? undefined : { ttl };
 }
 
+/** Who owns a cursor: the remote address (the API has no client identity of its own yet). */
+function clientOf(request: FastifyRequest): string {
+  return request.ip;
+}
+
 /**
  * Registers the client API routes on `app` (in its context, so the app's
  * error handler answers their failures).
@@ -115,13 +173,35 @@ function ttlOption(ttl: number | undefined): { ttl: number } | undefined {
  * | `POST /v1/tuples/get` | `{ probe }` | `{ tuples }` |
  * | `GET /v1/tuples?key=<json>&partition=<json>` | | `{ tuples }` |
  * | `DELETE /v1/tuples` | `{ probe }` or `?key=&partition=` | `{ ok: true }` |
- * | `POST /v1/tuples/match` | `{ pattern, bindings?, partition? }` | `{ tuples }` or `{ bindings }` |
+ * | `POST /v1/tuples/match` | `{ pattern, bindings?, partition?, limit? }` or `{ cursor, bindings? }` | `{ tuples }` or `{ bindings }`, plus `cursor` when more follow |
+ * | `DELETE /v1/cursors/:id` | | `{ ok: true, closed }` |
  * | `PUT /v1/kv/:ns/:key` | `{ value, ttl? }` | `{ ok: true }` |
  * | `GET /v1/kv/:ns/:key` | | `{ key, value }`, 404 `SC_ERR_NOT_FOUND` |
  * | `DELETE /v1/kv/:ns/:key` | | `{ ok: true, removed }` |
- * | `GET /v1/kv/:ns` | | `{ namespace, count, entries: [[key, value], …] }` |
+ * | `GET /v1/kv/:ns?limit=&cursor=` | | `{ namespace, count, entries: [[key, value], …], cursor? }` |
+ *
+ * Listings come in pages of at most `limit` items (default 1000, at most
+ * 10000): an answer with a `cursor` has more; send the cursor back alone
+ * for the next page. Cursors belong to the client (remote address) that
+ * opened them; each client may hold 16 open (more: 429 `SC_ERR_LIMIT`), and
+ * one idle for a minute is closed. A match scoped to one `partition` has no
+ * cursor: it is cut at `limit` and says `truncated: true`.
  */
-export function registerClientApi(app: FastifyInstance, cache: SuperCache): void {
+export function registerClientApi(
+  app: FastifyInstance,
+  cache: SuperCache,
+  apiLimits?: ClientApiLimits,
+): void {
+  const limits = resolveLimits(apiLimits);
+  const cursors = new PageCursors({
+    maxPerClient: limits.maxCursorsPerClient,
+    maxTotal: limits.maxCursors,
+    idleMs: limits.cursorIdleMs,
+  });
+  app.addHook('onClose', async () => {
+    await cursors.closeAll();
+  });
+
   app.put<{ Body: { tuple: unknown[]; ttl?: number } }>(
     '/v1/tuples',
     { schema: { body: putBody } },
@@ -197,20 +277,85 @@ export function registerClientApi(app: FastifyInstance, cache: SuperCache): void
     },
   );
 
-  app.post<{ Body: { pattern: unknown; bindings?: boolean; partition?: unknown } }>(
-    '/v1/tuples/match',
-    { schema: { body: matchBody } },
-    async (request) => {
-      const pattern = decodePattern(termFromJson(request.body.pattern, 'pattern'));
-      const scope =
-        request.body.partition === undefined
-          ? undefined
-          : { partition: termFromJson(request.body.partition, 'partition') };
-      if (request.body.bindings === true) {
-        return { bindings: termToJson(await cache.getByMatch(pattern, scope)) };
+  /**
+   * Answers one page of a listing: the first (opened with `open`) or the
+   * next (from the cursor `id`), registering the continuation if more follow.
+   */
+  const page = async <T>(
+    request: FastifyRequest,
+    kind: string,
+    id: string | undefined,
+    open: () => Promise<Page<T, TableCursor>>,
+    next: (c: TableCursor) => Promise<Page<T, TableCursor>>,
+  ): Promise<{ items: T[]; cursor?: string }> => {
+    const owner = clientOf(request);
+    let p: Page<T, TableCursor>;
+    if (id === undefined) {
+      cursors.reserve(owner);
+      p = await open();
+    } else {
+      p = await next(cursors.take(owner, id, kind).continuation as TableCursor);
+    }
+    if (p.continuation === undefined) return { items: p.items };
+    const continuation = p.continuation;
+    const cursor = cursors.add(owner, { kind, continuation, close: () => cache.closePage(continuation) });
+    return { items: p.items, cursor };
+  };
+
+  app.post<{
+    Body: { pattern?: unknown; bindings?: boolean; partition?: unknown; limit?: number; cursor?: string };
+  }>('/v1/tuples/match', { schema: { body: matchBody(limits.maxPageSize) } }, async (request) => {
+    const { cursor, bindings } = request.body;
+    const limit = request.body.limit ?? limits.defaultPageSize;
+    const kind = bindings === true ? 'match' : 'matchObject';
+    if (cursor !== undefined) {
+      if (request.body.pattern !== undefined || request.body.partition !== undefined) {
+        throw new SuperCacheError('SC_ERR_BAD_REQUEST', 'a cursor request takes no pattern or partition');
       }
-      return { tuples: termToJson(await cache.getByMatchObject(pattern, scope)) };
-    },
+    } else if (request.body.pattern === undefined) {
+      throw new SuperCacheError('SC_ERR_BAD_REQUEST', 'POST /v1/tuples/match needs a pattern or a cursor');
+    }
+    if (cursor === undefined && request.body.partition !== undefined) {
+      // One partition: its result is bounded by the partition, cut at limit.
+      const pattern = decodePattern(termFromJson(request.body.pattern, 'pattern'));
+      const scope = { partition: termFromJson(request.body.partition, 'partition') };
+      const all =
+        bindings === true
+          ? await cache.getByMatch(pattern, scope)
+          : await cache.getByMatchObject(pattern, scope);
+      const items = all.length > limit ? all.slice(0, limit) : all;
+      const body: Record<string, unknown> = {
+        [bindings === true ? 'bindings' : 'tuples']: termToJson(items),
+      };
+      if (all.length > limit) body.truncated = true;
+      return body;
+    }
+    const pattern =
+      cursor === undefined ? decodePattern(termFromJson(request.body.pattern, 'pattern')) : undefined;
+    if (bindings === true) {
+      const r = await page(
+        request,
+        kind,
+        cursor,
+        () => cache.getByMatchPage(pattern as never, limit),
+        (c) => cache.getByMatchPage(c),
+      );
+      return { bindings: termToJson(r.items), ...(r.cursor === undefined ? {} : { cursor: r.cursor }) };
+    }
+    const r = await page(
+      request,
+      kind,
+      cursor,
+      () => cache.getByMatchObjectPage(pattern as never, limit),
+      (c) => cache.getByMatchObjectPage(c),
+    );
+    return { tuples: termToJson(r.items), ...(r.cursor === undefined ? {} : { cursor: r.cursor }) };
+  });
+
+  app.delete<{ Params: { id: string } }>(
+    '/v1/cursors/:id',
+    { schema: { params: { type: 'object', required: ['id'], properties: { id: cursorId } } } },
+    async (request) => ({ ok: true, closed: await cursors.close(clientOf(request), request.params.id) }),
   );
 
   app.put<{ Params: { ns: string; key: string }; Body: { value: unknown; ttl?: number } }>(
@@ -254,9 +399,32 @@ export function registerClientApi(app: FastifyInstance, cache: SuperCache): void
     },
   );
 
-  app.get<{ Params: { ns: string } }>('/v1/kv/:ns', { schema: { params: nsParams } }, async (request) => {
-    const { ns } = request.params;
-    const entries = await cache.keyValue(ns).toList();
-    return { namespace: ns, count: entries.length, entries: termToJson(entries) };
-  });
+  app.get<{ Params: { ns: string }; Querystring: { limit?: string; cursor?: string } }>(
+    '/v1/kv/:ns',
+    { schema: { params: nsParams, querystring: kvListQuery } },
+    async (request) => {
+      const { ns } = request.params;
+      const limit = request.query.limit === undefined ? limits.defaultPageSize : Number(request.query.limit);
+      if (limit < 1 || limit > limits.maxPageSize) {
+        throw new SuperCacheError(
+          'SC_ERR_BAD_REQUEST',
+          `limit must be an integer from 1 to ${limits.maxPageSize}, got ${limit}`,
+        );
+      }
+      const kv = cache.keyValue(ns);
+      const r = await page(
+        request,
+        `kv:${ns}`,
+        request.query.cursor,
+        () => kv.toListPage(limit),
+        (c) => kv.toListPage(c),
+      );
+      return {
+        namespace: ns,
+        count: r.items.length,
+        entries: termToJson(r.items),
+        ...(r.cursor === undefined ? {} : { cursor: r.cursor }),
+      };
+    },
+  );
 }

@@ -111,10 +111,30 @@ export class JsonClient {
     await this.request('DELETE', `/v1/tuples?key=${encodeURIComponent(JSON.stringify(termToJson(key)))}`);
   }
 
-  /** `POST /v1/tuples/match`; `pattern` is already in the JSON marker form. */
-  async match(pattern: unknown): Promise<Tuple[]> {
-    const body = (await this.request('POST', '/v1/tuples/match', { pattern })) as { tuples: unknown };
-    return termFromJson(body.tuples) as Tuple[];
+  /**
+   * `POST /v1/tuples/match`, following the pages to the end (at most
+   * `maxPages` of `limit`); `pattern` is already in the JSON marker form.
+   * @throws SuperCacheError `SC_ERR_LIMIT` when more pages follow than `maxPages`.
+   */
+  async match(pattern: unknown, options: { limit?: number; maxPages?: number } = {}): Promise<Tuple[]> {
+    const out: Tuple[] = [];
+    const maxPages = options.maxPages ?? 1000;
+    let body = (await this.request('POST', '/v1/tuples/match', {
+      pattern,
+      ...(options.limit === undefined ? {} : { limit: options.limit }),
+    })) as { tuples: unknown; cursor?: string };
+    for (let pages = 1; ; pages++) {
+      out.push(...(termFromJson(body.tuples) as Tuple[]));
+      if (body.cursor === undefined) return out;
+      if (pages >= maxPages) {
+        await this.request('DELETE', `/v1/cursors/${body.cursor}`).catch(() => {});
+        throw new SuperCacheError('SC_ERR_LIMIT', `match has more than ${maxPages} pages`);
+      }
+      body = (await this.request('POST', '/v1/tuples/match', { cursor: body.cursor })) as {
+        tuples: unknown;
+        cursor?: string;
+      };
+    }
   }
 
   /** `GET /v1/stats`. */

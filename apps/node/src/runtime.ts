@@ -10,10 +10,11 @@
  */
 
 import type { AddressInfo } from 'node:net';
-import { ClusterNode, HttpTransport } from '@supercache/cluster';
+import { ClusterNode, HttpTransport, type ServerLimits } from '@supercache/cluster';
 import { clusterProvider, SuperCache } from '@supercache/core';
 import type { FastifyInstance } from 'fastify';
 import type { NodeConfig } from './args.js';
+import type { ClientApiLimits } from './client-api.js';
 import type { ClusterSource, HandoffRecord, NodeHealthReport } from './cluster-source.js';
 import { createNodeServer } from './server.js';
 
@@ -104,12 +105,32 @@ export async function startNodeRuntime(config: NodeConfig): Promise<NodeRuntime>
     // asks for its provider only in start().
     clusterProvider: (c) => clusterProvider({ node: node as ClusterNode })(c),
   });
+  const limits: ServerLimits = {};
+  if (config.headersTimeoutMs !== undefined) limits.headersTimeoutMs = config.headersTimeoutMs;
+  if (config.requestTimeoutMs !== undefined) limits.requestTimeoutMs = config.requestTimeoutMs;
+  else if (config.headersTimeoutMs !== undefined && config.headersTimeoutMs > 30_000) {
+    limits.requestTimeoutMs = config.headersTimeoutMs;
+  }
+  if (config.keepAliveTimeoutMs !== undefined) limits.keepAliveTimeoutMs = config.keepAliveTimeoutMs;
+  if (config.idleTimeoutMs !== undefined) limits.idleTimeoutMs = config.idleTimeoutMs;
+  if (config.maxConnections !== undefined) limits.maxConnections = config.maxConnections;
+  if (config.maxConnectionsPerAddress !== undefined) {
+    limits.maxConnectionsPerAddress = config.maxConnectionsPerAddress;
+  }
+  const api: ClientApiLimits = {};
+  if (config.maxPageSize !== undefined) {
+    api.maxPageSize = config.maxPageSize;
+    api.defaultPageSize = Math.min(1000, config.maxPageSize);
+  }
+  if (config.maxCursorsPerClient !== undefined) api.maxCursorsPerClient = config.maxCursorsPerClient;
   const app = await createNodeServer({
     cache,
     cluster: source,
     peer: { endpoint: transport, secret: config.secret },
     nodeId: config.id,
     logLevel: config.logLevel,
+    limits,
+    api,
   });
   try {
     await app.listen({ host: config.host, port: config.port });
@@ -125,6 +146,7 @@ export async function startNodeRuntime(config: NodeConfig): Promise<NodeRuntime>
     peers: config.peers,
     ...(config.failureTimeoutMs === undefined ? {} : { failureTimeoutMs: config.failureTimeoutMs }),
     ...(config.heartbeatMs === undefined ? {} : { heartbeatMs: config.heartbeatMs }),
+    ...(config.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: config.maxClockSkewMs }),
     // The six settings every member must share (a joiner that differs is refused).
     config: {
       numPartition: config.partitions,

@@ -11,11 +11,16 @@
  * package's table.
  */
 
-import { type PeerEndpoint, supercachePeerPlugin } from '@supercache/cluster';
+import {
+  limitedServerFactory,
+  type PeerEndpoint,
+  type ServerLimits,
+  supercachePeerPlugin,
+} from '@supercache/cluster';
 import type { SuperCache } from '@supercache/core';
 import { SuperCacheError } from '@supercache/storage';
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
-import { registerClientApi } from './client-api.js';
+import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
+import { type ClientApiLimits, registerClientApi } from './client-api.js';
 import type { ClusterSource, NodeHealthReport } from './cluster-source.js';
 import { errorBody, jsonErrorHandler } from './http-errors.js';
 import { termToJson } from './json-terms.js';
@@ -58,7 +63,17 @@ export interface NodeServerOptions {
   logStream?: NodeJS.WritableStream;
   /** Largest JSON request body of the client API, in bytes. @defaultValue 8388608 (8 MiB) */
   bodyLimit?: number;
+  /**
+   * Timeouts and connection caps of the server (peer routes and client API
+   * share them). @defaultValue the cluster package's `DEFAULT_SERVER_LIMITS`
+   */
+  limits?: ServerLimits;
+  /** Limits of the JSON client API's listings and cursors. @defaultValue see {@link ClientApiLimits} */
+  api?: ClientApiLimits;
 }
+
+/** Longest URL path parameter (a KV namespace or key, URL-encoded), in characters. */
+export const MAX_PARAM_LENGTH = 1024;
 
 /** What `/health` answers. */
 export interface HealthBody {
@@ -108,6 +123,24 @@ export async function createNodeServer(options: NodeServerOptions): Promise<Fast
     logController: new LogController({ disableRequestLogging: level !== 'debug' && level !== 'trace' }),
     bodyLimit: options.bodyLimit ?? 8 * 1024 * 1024,
     forceCloseConnections: true,
+    serverFactory: limitedServerFactory(options.limits),
+    // A "__proto__" or "constructor" key in a body is data (a term's key),
+    // kept as an own property by JSON.parse; the JSON-term decoder copies
+    // with defineProperty, so no prototype is ever touched.
+    onProtoPoisoning: 'ignore',
+    onConstructorPoisoning: 'ignore',
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // The router's own refusals answer in the documented error shape too.
+    frameworkErrors: (error, _request, reply) => {
+      const e = new SuperCacheError(
+        'SC_ERR_BAD_REQUEST',
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? `a URL path parameter (a KV namespace or key) is longer than ${MAX_PARAM_LENGTH} characters, URL-encoded`
+          : error.message,
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? { details: { limit: MAX_PARAM_LENGTH } } : {},
+      );
+      return (reply as FastifyReply).code(400).type('application/json; charset=utf-8').send(errorBody(e));
+    },
     // Reject, never repair: no type coercion, no silent removal of unknown fields.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
@@ -138,7 +171,7 @@ export async function createNodeServer(options: NodeServerOptions): Promise<Fast
     });
   }
 
-  registerClientApi(app, cache);
+  registerClientApi(app, cache, options.api);
 
   app.get('/health', async (): Promise<HealthBody> => {
     if (cluster === undefined) {

@@ -8,7 +8,9 @@
  * any size (a bigint stays a bigint, `1n` is never `1`), strings, byte
  * arrays (decoded as plain `Uint8Array`, never `Buffer`, never a view into
  * the request), arrays, plain objects, the markers `_`, `$(n)`, `$_`, `$$`,
- * and `SuperCacheError` (code, message, retryable, details). Anything else
+ * and `SuperCacheError` (code, message, retryable, details). Object keys
+ * come back exactly, `__proto__`, `constructor` and `prototype` included
+ * (always as own keys, never touching a prototype). Anything else
  * (functions, symbols, class instances, `Map`, `Date`) is refused at encode
  * time with `SC_ERR_INVALID_TERM`, so a payload that would silently change
  * shape on the wire fails where it is built.
@@ -37,6 +39,7 @@ const EXT_WHOLE_OBJECT = 0x32;
 const EXT_ALL_BINDINGS = 0x33;
 const EXT_ERROR = 0x34;
 const EXT_NEGATIVE_ZERO = 0x35;
+const EXT_PROTO_KEYED = 0x36;
 
 /** The deepest nesting the codec accepts; deeper (or cyclic) values are refused. */
 const MAX_DEPTH = 1000;
@@ -51,6 +54,38 @@ const ONE_BYTE = new Uint8Array(1);
  */
 class NegativeZero {}
 const NEGATIVE_ZERO = new NegativeZero();
+
+/**
+ * msgpackr decodes a map key `__proto__` as `__proto_` (its guard against
+ * prototype pollution), so an object with that own key travels as this
+ * wrapper instead: its entries as a flat `[key, value, key, value, …]`
+ * array, rebuilt with `defineProperty` (an own key, never a prototype).
+ */
+class ProtoKeyed {
+  constructor(readonly flat: unknown[]) {}
+}
+
+function fromFlat(data: unknown): Record<string, unknown> {
+  if (!Array.isArray(data) || data.length % 2 !== 0) {
+    throw new SuperCacheError('SC_ERR_BAD_REQUEST', 'malformed MessagePack payload: bad keyed object');
+  }
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < data.length; i += 2) {
+    const key = data[i];
+    if (typeof key !== 'string') {
+      throw new SuperCacheError('SC_ERR_BAD_REQUEST', 'malformed MessagePack payload: bad keyed object');
+    }
+    defineOwn(out, key, data[i + 1]);
+  }
+  return out;
+}
+
+/** Sets an own enumerable key, `__proto__` included. */
+function defineOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  } else out[key] = value;
+}
 
 /** The JSON form of a {@link SuperCacheError} on the wire. */
 export interface WireError {
@@ -76,6 +111,12 @@ function installExtensions(): void {
   addExtension({ Class: WholeObject, type: EXT_WHOLE_OBJECT, pack: () => ONE_BYTE, unpack: () => $_ });
   addExtension({ Class: AllBindings, type: EXT_ALL_BINDINGS, pack: () => ONE_BYTE, unpack: () => $$ });
   addExtension({ Class: NegativeZero, type: EXT_NEGATIVE_ZERO, pack: () => ONE_BYTE, unpack: () => -0 });
+  addExtension({
+    Class: ProtoKeyed,
+    type: EXT_PROTO_KEYED,
+    write: (v: ProtoKeyed) => v.flat,
+    read: (data: unknown) => fromFlat(data),
+  });
   addExtension({
     Class: MatchVar,
     type: EXT_MATCH_VAR,
@@ -168,7 +209,7 @@ function scan(value: unknown, depth: number): boolean {
         return rewrite;
       }
       if (isPlainObject(value)) {
-        let rewrite = false;
+        let rewrite = Object.hasOwn(value, '__proto__');
         for (const key of Object.keys(value)) {
           try {
             if (scan((value as Record<string, unknown>)[key], depth + 1)) rewrite = true;
@@ -204,8 +245,14 @@ function rewrite(value: unknown): unknown {
   if (typeof value !== 'object' || value === null || value instanceof Uint8Array) return value;
   if (Array.isArray(value)) return value.map(rewrite);
   if (isPlainObject(value)) {
+    const src = value as Record<string, unknown>;
+    if (Object.hasOwn(src, '__proto__')) {
+      const flat: unknown[] = [];
+      for (const key of Object.keys(src)) flat.push(key, rewrite(src[key]));
+      return new ProtoKeyed(flat);
+    }
     const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value)) out[key] = rewrite((value as Record<string, unknown>)[key]);
+    for (const key of Object.keys(src)) out[key] = rewrite(src[key]);
     return out;
   }
   switch (markerKind(value)) {

@@ -11,6 +11,7 @@ import { type ChunkItem, type DeltaItem, type DistributedTable, handoffSides } f
 import { type Body, int, isRecord, list, str } from './fields.js';
 import type { NodeContext } from './node-context.js';
 import { assertView } from './view.js';
+import { checkChunkItems, checkDeltaItems } from './wire-check.js';
 
 /** Source and target handlers of the handoff protocol on one node. */
 export class HandoffParticipant {
@@ -133,11 +134,10 @@ export class HandoffParticipant {
     const h = str(body, 'h');
     const e = int(body, 'e');
     const items = list<unknown>(body, 'items');
-    for (const item of items) {
-      if (!Array.isArray(item) || item.length < 3 || typeof item[0] !== 'number') {
-        throw new SuperCacheError('SC_ERR_BAD_REQUEST', 'malformed handoff item');
-      }
-    }
+    // Every item is checked before any is staged: a bad one stages nothing.
+    const shape = { keyPos: t.spec.keyPos, shards: t.shards.shardCount };
+    if (delta) checkDeltaItems(items, shape, ctx.settings.hlc);
+    else checkChunkItems(items, shape, ctx.settings.hlc);
     const n = delta
       ? handoffSides(t).target.stageDelta(h, e, items as DeltaItem[])
       : handoffSides(t).target.stageChunk(h, e, items as ChunkItem[]);

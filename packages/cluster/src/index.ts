@@ -47,6 +47,13 @@ export type { PeerPluginOptions } from './peer-plugin.js';
 export { DEFAULT_BODY_LIMIT, supercachePeerPlugin } from './peer-plugin.js';
 export type { PeerEndpoint } from './protocol.js';
 export { MSGPACK_CONTENT_TYPE, NODE_HEADER, PEER_ROUTES, PROTOCOL_VERSION } from './protocol.js';
+export type { ServerLimits } from './server-limits.js';
+export {
+  connectionStats,
+  DEFAULT_SERVER_LIMITS,
+  limitedServerFactory,
+  resolveServerLimits,
+} from './server-limits.js';
 export type { HttpTransportOptions } from './transport-http.js';
 export { HttpTransport } from './transport-http.js';
 export type {

@@ -2,7 +2,7 @@
  * The options of a cluster node, their defaults, and their validation.
  */
 
-import { HybridLogicalClock } from '@supercache/replication';
+import { DEFAULT_MAX_DRIFT_MS, HybridLogicalClock, MAX_DRIFT_LIMIT_MS } from '@supercache/replication';
 import type { Transport } from '@supercache/router';
 import { type Clock, SuperCacheError } from '@supercache/storage';
 import type { RetryPolicy } from './distributed-table.js';
@@ -47,8 +47,18 @@ export interface ClusterNodeOptions {
   config?: Partial<ClusterConfig>;
   /** Wall clock for failure detection, TTL and the HLC. @defaultValue `{ now: Date.now }` */
   clock?: Clock;
-  /** The hybrid logical clock that versions writes. @defaultValue one over `clock` */
+  /** The hybrid logical clock that versions writes. @defaultValue one over `clock` with `maxClockSkewMs` */
   hlc?: HybridLogicalClock;
+  /**
+   * Most ms a peer's version or clock may lead this node's wall clock. A
+   * write, handoff item or replication record carrying a version further
+   * ahead is refused with `SC_ERR_CLOCK_SKEW` (HTTP 400) and never stored
+   * or merged into the clock, so no input can push this node's clock into
+   * the future. Keep the nodes' wall clocks (NTP) well within it. An integer
+   * from 1 to 2^40; ignored when `hlc` is given (its own `maxDriftMs` rules).
+   * @defaultValue 60000
+   */
+  maxClockSkewMs?: number;
   /** Retry policy of routed operations. @defaultValue `{ attempts: 8, baseMs: 5, maxMs: 200 }` */
   retry?: Partial<RetryPolicy>;
   /** Timeout of routed peer calls and handoff chunks, in ms. @defaultValue 5000 */
@@ -166,13 +176,17 @@ export function resolveNodeOptions(options: ClusterNodeOptions): NodeSettings {
         'or a node would lose its lease between two heartbeats',
     );
   }
+  const maxClockSkewMs = options.maxClockSkewMs ?? DEFAULT_MAX_DRIFT_MS;
+  if (!Number.isInteger(maxClockSkewMs) || maxClockSkewMs < 1 || maxClockSkewMs > MAX_DRIFT_LIMIT_MS) {
+    throw badConfig(`maxClockSkewMs must be an integer from 1 to 2^40, got ${String(maxClockSkewMs)}`);
+  }
   return {
     nodeId: options.nodeId,
     address: options.address ?? options.nodeId,
     transport: options.transport,
     config,
     clock,
-    hlc: options.hlc ?? new HybridLogicalClock({ nodeId: options.nodeId, clock }),
+    hlc: options.hlc ?? new HybridLogicalClock({ nodeId: options.nodeId, clock, maxDriftMs: maxClockSkewMs }),
     retry,
     peers: options.peers ?? [],
     discover: options.discover,

@@ -482,7 +482,12 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
             this.adoptView(v);
             if (v.members.includes(this.nodeId)) return { done: true, value: true };
           } catch (e) {
-            if (SuperCacheError.is(e) && e.code === 'SC_ERR_CONFIG_MISMATCH') throw e;
+            // Neither a config mismatch nor a refused secret gets better by retrying.
+            if (
+              SuperCacheError.is(e) &&
+              (e.code === 'SC_ERR_CONFIG_MISMATCH' || e.code === 'SC_ERR_UNAUTHORIZED')
+            )
+              throw e;
             if (!(SuperCacheError.is(e) && UNREACHABLE.has(e.code))) reachable = true;
             last = e;
           }

@@ -14,6 +14,7 @@ import type { Heartbeat } from './heartbeat.js';
 import type { NodeContext } from './node-context.js';
 import { assertView } from './view.js';
 import type { ViewCoordinator } from './view-coordinator.js';
+import { checkRemoteClock, checkReplicaBatches, checkReplicaEntries } from './wire-check.js';
 
 type Handler = (body: Body, from: string) => unknown;
 
@@ -97,7 +98,7 @@ function register(on: PeerHandlers, transport: Transport, ctx: NodeContext, part
         (b.pd ?? null) as Term,
         str(b, 'c'),
         list(b, 'a'),
-        { from, epoch: int(b, 'e'), clock: typeof b.v === 'string' ? b.v : undefined },
+        { from, epoch: int(b, 'e'), clock: checkRemoteClock(b.v, ctx.settings.hlc) },
         b.p === undefined ? undefined : int(b, 'p'),
         b.w === true,
       ),
@@ -125,23 +126,29 @@ function register(on: PeerHandlers, transport: Transport, ctx: NodeContext, part
     return true;
   });
   // Replication
-  add('sc.replicate', (b, from) => handoff.tableOf(b).serveReplicate(from, int(b, 'e'), list(b, 'b')));
+  add('sc.replicate', (b, from) => {
+    const t = handoff.tableOf(b);
+    const batches = list<unknown>(b, 'b');
+    checkReplicaBatches(batches, t.spec.keyPos, ctx.settings.hlc);
+    return t.serveReplicate(from, int(b, 'e'), batches);
+  });
   add('sc.replicaDigest', (b, from) =>
     handoff.tableOf(b).serveReplicaDigest(from, int(b, 'e'), int(b, 'p'), int(b, 's'), b.d),
   );
-  add('sc.replicaSnapshot', (b, from) =>
-    handoff
-      .tableOf(b)
-      .serveReplicaSnapshot(
-        from,
-        int(b, 'e'),
-        int(b, 'p'),
-        int(b, 's'),
-        b.first === true,
-        b.last === true,
-        list(b, 'items'),
-      ),
-  );
+  add('sc.replicaSnapshot', (b, from) => {
+    const t = handoff.tableOf(b);
+    const items = list<unknown>(b, 'items');
+    checkReplicaEntries(items, t.spec.keyPos, ctx.settings.hlc);
+    return t.serveReplicaSnapshot(
+      from,
+      int(b, 'e'),
+      int(b, 'p'),
+      int(b, 's'),
+      b.first === true,
+      b.last === true,
+      items,
+    );
+  });
   add('sc.readCopy', (b) =>
     handoff
       .tableOf(b)

@@ -28,6 +28,7 @@ import {
   PEER_ROUTES,
   type PeerEndpoint,
 } from './protocol.js';
+import { limitedServerFactory, resolveServerLimits, type ServerLimits } from './server-limits.js';
 
 /** Options of an {@link HttpTransport}. */
 export interface HttpTransportOptions {
@@ -69,6 +70,11 @@ export interface HttpTransportOptions {
   retryDelayMs?: number;
   /** Fastify's logger for the owned server (`true` for pino defaults). @defaultValue false */
   logger?: boolean;
+  /**
+   * Timeouts and connection caps of the owned server (see
+   * {@link ServerLimits}). @defaultValue `DEFAULT_SERVER_LIMITS`
+   */
+  serverLimits?: ServerLimits;
 }
 
 const CONNECTION_CODES = new Set([
@@ -147,6 +153,7 @@ export class HttpTransport implements Transport, PeerEndpoint {
   readonly #timeoutMs: number;
   readonly #bodyLimit: number;
   readonly #logger: boolean;
+  readonly #limits: Readonly<Required<ServerLimits>>;
   readonly #handlers = new HandlerRegistry();
   readonly #engine: CallEngine;
   readonly #sender: Uint8Array;
@@ -180,6 +187,7 @@ export class HttpTransport implements Transport, PeerEndpoint {
     if (!(this.#timeoutMs > 0)) throw new SuperCacheError('SC_ERR_BAD_CONFIG', 'timeoutMs must be positive');
     this.#bodyLimit = positiveInt('bodyLimit', options.bodyLimit ?? DEFAULT_BODY_LIMIT);
     this.#logger = options.logger ?? false;
+    this.#limits = resolveServerLimits(options.serverLimits);
     const retries = options.retries ?? 2;
     if (!Number.isInteger(retries) || retries < 0) {
       throw new SuperCacheError('SC_ERR_BAD_CONFIG', 'retries must be a non-negative integer');
@@ -291,6 +299,7 @@ export class HttpTransport implements Transport, PeerEndpoint {
         logger: this.#logger,
         forceCloseConnections: true,
         bodyLimit: this.#bodyLimit,
+        serverFactory: limitedServerFactory(this.#limits),
       });
       try {
         await server.register(supercachePeerPlugin, {

@@ -23,12 +23,14 @@ import {
   type ReadOptions as RouterReadOptions,
   ShardSet,
   type ShardSetOptions,
+  type TableCursor,
   TableRouter,
   WRITE_SHAPE,
 } from '@supercache/router';
 import {
   assertTuple,
   isFlatTuple,
+  type Page,
   type Pattern,
   SuperCacheError,
   type TableStats,
@@ -655,6 +657,49 @@ export class SuperCache {
     const idx = this.#indexOf(rt, options.partition);
     const r = await rt.mainBackend.broadcastPartitions([idx], 'matchObject', [pattern], options);
     return fanoutItems(r, rt.mainBackend.type);
+  }
+
+  /**
+   * One page of at most `limit` {@link SuperCache.getByMatch} bindings over
+   * every partition and, unless it is the last, a continuation: pass it
+   * back alone for the next page. Only a page per node is held in memory;
+   * the nodes keep their cursors open until the last page,
+   * {@link SuperCache.closePage}, or their idle timeout.
+   * @throws SuperCacheError `SC_ERR_BAD_ARG` for a limit that is not a
+   *   positive integer; `SC_ERR_BAD_CONTINUATION` for an expired one.
+   */
+  getByMatchPage(pattern: Pattern, limit: number, options?: ReadOptions): Promise<Page<Term[], TableCursor>>;
+  getByMatchPage(continuation: TableCursor, options?: ReadOptions): Promise<Page<Term[], TableCursor>>;
+  async getByMatchPage(
+    a: Pattern | TableCursor,
+    b?: number | ReadOptions,
+    c?: ReadOptions,
+  ): Promise<Page<Term[], TableCursor>> {
+    const main = this.#runtime('getByMatchPage').main;
+    return typeof b === 'number' ? main.matchPage(a as Pattern, b, c) : main.matchPage(a as TableCursor, b);
+  }
+
+  /** One page of {@link SuperCache.getByMatchObject} tuples (see {@link SuperCache.getByMatchPage}). */
+  getByMatchObjectPage(
+    pattern: Pattern,
+    limit: number,
+    options?: ReadOptions,
+  ): Promise<Page<Tuple, TableCursor>>;
+  getByMatchObjectPage(continuation: TableCursor, options?: ReadOptions): Promise<Page<Tuple, TableCursor>>;
+  async getByMatchObjectPage(
+    a: Pattern | TableCursor,
+    b?: number | ReadOptions,
+    c?: ReadOptions,
+  ): Promise<Page<Tuple, TableCursor>> {
+    const main = this.#runtime('getByMatchObjectPage').main;
+    return typeof b === 'number'
+      ? main.matchObjectPage(a as Pattern, b, c)
+      : main.matchObjectPage(a as TableCursor, b);
+  }
+
+  /** Releases a page continuation's cursors without reading on. */
+  async closePage(continuation: TableCursor): Promise<void> {
+    await this.#runtime('closePage').main.closeCursor(continuation);
   }
 
   /**

@@ -28,10 +28,12 @@ export interface HybridLogicalClockOptions {
   /** Wall-clock source. @defaultValue `{ now: Date.now }` */
   clock?: PhysicalClock;
   /**
-   * Most milliseconds a remote timestamp may lead this node's wall clock
-   * before {@link HybridLogicalClock.update} refuses it. `0` disables the
-   * check (a far-future remote clock then drags this clock along with it).
-   * @defaultValue 0 (no limit)
+   * Most milliseconds a remote timestamp may lead this node's wall clock:
+   * {@link HybridLogicalClock.update} and {@link HybridLogicalClock.check}
+   * refuse one further ahead with `SC_ERR_CLOCK_SKEW`, and the clock does
+   * not move. An integer from 1 to {@link MAX_DRIFT_LIMIT_MS}; there is no
+   * "off" value, so no input can drag the clock to its end (2^48 ms).
+   * @defaultValue 60000 ({@link DEFAULT_MAX_DRIFT_MS})
    */
   maxDriftMs?: number;
 }
@@ -45,6 +47,15 @@ export interface HlcParts {
   /** Node id of the issuer. */
   readonly node: string;
 }
+
+/** Default bound on how far a remote timestamp may lead the local wall clock (one minute). */
+export const DEFAULT_MAX_DRIFT_MS = 60_000;
+/**
+ * Largest accepted `maxDriftMs` (2^40 ms, about 34 years): a wall clock
+ * before the year 10000 plus this bound stays far below the 2^48 ms end of
+ * the timestamp range, so merging remote input can never exhaust the clock.
+ */
+export const MAX_DRIFT_LIMIT_MS = 2 ** 40;
 
 const WALL_DIGITS = 12;
 const COUNTER_DIGITS = 6;
@@ -123,14 +134,20 @@ export class HybridLogicalClock {
   #wall = 0;
   #counter = -1;
 
-  /** @throws SuperCacheError `SC_ERR_BAD_ARG` on an empty node id or a negative `maxDriftMs`. */
+  /**
+   * @throws SuperCacheError `SC_ERR_BAD_ARG` on an empty node id or a
+   *   `maxDriftMs` that is not an integer from 1 to {@link MAX_DRIFT_LIMIT_MS}.
+   */
   constructor(options: HybridLogicalClockOptions) {
     if (typeof options.nodeId !== 'string' || options.nodeId.length === 0) {
       throw new SuperCacheError('SC_ERR_BAD_ARG', 'HybridLogicalClock needs a non-empty nodeId');
     }
-    const drift = options.maxDriftMs ?? 0;
-    if (!(drift >= 0)) {
-      throw new SuperCacheError('SC_ERR_BAD_ARG', `maxDriftMs must be >= 0, got ${String(drift)}`);
+    const drift = options.maxDriftMs ?? DEFAULT_MAX_DRIFT_MS;
+    if (!Number.isInteger(drift) || drift < 1 || drift > MAX_DRIFT_LIMIT_MS) {
+      throw new SuperCacheError(
+        'SC_ERR_BAD_ARG',
+        `maxDriftMs must be an integer from 1 to 2^40, got ${String(drift)}`,
+      );
     }
     this.nodeId = options.nodeId;
     this.#clock = options.clock ?? { now: Date.now };
@@ -175,23 +192,45 @@ export class HybridLogicalClock {
     return this.#tick(this.#wall, this.#counter + 1);
   }
 
+  /** The bound on how far a remote timestamp may lead the wall clock, in ms. */
+  get maxDriftMs(): number {
+    return this.#maxDrift;
+  }
+
+  #checked(remote: string, p: number): HlcParts {
+    const r = parseHlc(remote);
+    const lead = r.wall - p;
+    if (lead > this.#maxDrift) {
+      throw new SuperCacheError(
+        'SC_ERR_CLOCK_SKEW',
+        `remote HLC timestamp leads the local clock by ${lead} ms (limit ${this.#maxDrift} ms)`,
+        { details: { remote, leadMs: lead, maxDriftMs: this.#maxDrift } },
+      );
+    }
+    return r;
+  }
+
+  /**
+   * Checks that a timestamp received from another node (a stored version,
+   * say) is well formed and not too far ahead, without merging it.
+   * @throws SuperCacheError `SC_ERR_BAD_ARG` when `remote` is not a
+   *   timestamp; `SC_ERR_CLOCK_SKEW` when it leads the wall clock by more
+   *   than `maxDriftMs`.
+   */
+  check(remote: string): HlcParts {
+    return this.#checked(remote, this.#physical());
+  }
+
   /**
    * Merges a timestamp received from another node and returns a new local
    * timestamp strictly greater than both it and everything seen before.
-   * @throws SuperCacheError `SC_ERR_BAD_ARG` when `remote` is not a timestamp,
-   *   or leads the wall clock by more than `maxDriftMs` (when set); the clock
-   *   is unchanged then.
+   * @throws SuperCacheError `SC_ERR_BAD_ARG` when `remote` is not a timestamp;
+   *   `SC_ERR_CLOCK_SKEW` when it leads the wall clock by more than
+   *   `maxDriftMs`. The clock is unchanged then.
    */
   update(remote: string): string {
-    const r = parseHlc(remote);
     const p = this.#physical();
-    if (this.#maxDrift > 0 && r.wall - p > this.#maxDrift) {
-      throw new SuperCacheError(
-        'SC_ERR_BAD_ARG',
-        `remote HLC timestamp leads the local clock by ${r.wall - p} ms (limit ${this.#maxDrift} ms)`,
-        { details: { remote, drift: r.wall - p } },
-      );
-    }
+    const r = this.#checked(remote, p);
     const wall = Math.max(p, this.#wall, r.wall);
     let counter: number;
     if (wall === this.#wall && wall === r.wall) counter = Math.max(this.#counter, r.counter) + 1;

@@ -7,6 +7,12 @@
  */
 
 export type { HlcParts, HybridLogicalClockOptions, PhysicalClock } from './hlc.js';
-export { formatHlc, HybridLogicalClock, parseHlc } from './hlc.js';
+export {
+  DEFAULT_MAX_DRIFT_MS,
+  formatHlc,
+  HybridLogicalClock,
+  MAX_DRIFT_LIMIT_MS,
+  parseHlc,
+} from './hlc.js';
 export type { Versioned } from './lww.js';
 export { compareVersions, lww, maxVersion } from './lww.js';

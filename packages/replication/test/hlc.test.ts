@@ -1,7 +1,16 @@
 import { SuperCacheError } from '@supercache/storage';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareVersions, formatHlc, HybridLogicalClock, lww, maxVersion, parseHlc } from '../src/index.js';
+import {
+  compareVersions,
+  DEFAULT_MAX_DRIFT_MS,
+  formatHlc,
+  HybridLogicalClock,
+  lww,
+  MAX_DRIFT_LIMIT_MS,
+  maxVersion,
+  parseHlc,
+} from '../src/index.js';
 
 /** A wall clock the test moves by hand. */
 function manualClock(start = 1_700_000_000_000): { now(): number; set(t: number): void } {
@@ -69,8 +78,83 @@ describe('HybridLogicalClock', () => {
     } catch (e) {
       err = e;
     }
-    expect(SuperCacheError.is(err) && err.code).toBe('SC_ERR_BAD_ARG');
+    expect(SuperCacheError.is(err) && err.code).toBe('SC_ERR_CLOCK_SKEW');
     expect(hlc.peek()).toBe(before);
+  });
+
+  it('refuses, by default, a remote timestamp more than a minute ahead, and keeps issuing', () => {
+    const clock = manualClock(1_700_000_000_000);
+    const hlc = new HybridLogicalClock({ nodeId: 'a', clock });
+    expect(hlc.maxDriftMs).toBe(DEFAULT_MAX_DRIFT_MS);
+    const before = hlc.now();
+    const ahead = formatHlc({ wall: 1_700_000_000_000 + DEFAULT_MAX_DRIFT_MS + 1, counter: 0, node: 'b' });
+    expect(() => hlc.update(ahead)).toThrowError(expect.objectContaining({ code: 'SC_ERR_CLOCK_SKEW' }));
+    expect(() => hlc.check(ahead)).toThrowError(expect.objectContaining({ code: 'SC_ERR_CLOCK_SKEW' }));
+    // The poisoned read of issue 8: the largest wall with the counter near its end.
+    expect(() => hlc.update('ffffffffffff-fffffe-evil')).toThrowError(
+      expect.objectContaining({ code: 'SC_ERR_CLOCK_SKEW' }),
+    );
+    expect(hlc.peek()).toBe(before);
+    const next = hlc.now();
+    expect(next > before).toBe(true);
+    expect(parseHlc(next).wall).toBe(1_700_000_000_000);
+    // Exactly at the bound is accepted and merged.
+    const edge = formatHlc({ wall: 1_700_000_000_000 + DEFAULT_MAX_DRIFT_MS, counter: 5, node: 'b' });
+    expect(hlc.check(edge).wall).toBe(1_700_000_000_000 + DEFAULT_MAX_DRIFT_MS);
+    expect(compareVersions(hlc.update(edge), edge)).toBe(1);
+  });
+
+  it('check() validates without moving the clock', () => {
+    const hlc = new HybridLogicalClock({ nodeId: 'a', clock: manualClock(5_000) });
+    const t = hlc.now();
+    expect(hlc.check(formatHlc({ wall: 9_000, counter: 3, node: 'b' }))).toEqual({
+      wall: 9_000,
+      counter: 3,
+      node: 'b',
+    });
+    expect(hlc.peek()).toBe(t);
+    expect(() => hlc.check('garbage')).toThrowError(expect.objectContaining({ code: 'SC_ERR_BAD_ARG' }));
+  });
+
+  it('refuses a maxDriftMs that is not an integer from 1 to 2^40 (there is no "off")', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, MAX_DRIFT_LIMIT_MS + 1]) {
+      expect(() => new HybridLogicalClock({ nodeId: 'a', maxDriftMs: bad })).toThrowError(
+        expect.objectContaining({ code: 'SC_ERR_BAD_ARG' }),
+      );
+    }
+    expect(new HybridLogicalClock({ nodeId: 'a', maxDriftMs: MAX_DRIFT_LIMIT_MS }).maxDriftMs).toBe(
+      MAX_DRIFT_LIMIT_MS,
+    );
+  });
+
+  it('never reaches exhaustion through remote input (property)', () => {
+    const remote = fc.record({
+      wall: fc.oneof(fc.integer({ min: 0, max: 2 ** 48 - 1 }), fc.constant(2 ** 48 - 1)),
+      counter: fc.oneof(fc.integer({ min: 0, max: 2 ** 24 - 1 }), fc.constant(2 ** 24 - 1)),
+    });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: MAX_DRIFT_LIMIT_MS }),
+        fc.array(remote, { minLength: 1, maxLength: 100 }),
+        (drift, inputs) => {
+          const clock = manualClock(1_800_000_000_000);
+          const hlc = new HybridLogicalClock({ nodeId: 'local', clock, maxDriftMs: drift });
+          let last = hlc.now();
+          for (const r of inputs) {
+            try {
+              last = hlc.update(formatHlc({ ...r, node: 'remote' }));
+            } catch (e) {
+              if (!SuperCacheError.is(e) || e.code !== 'SC_ERR_CLOCK_SKEW') return false;
+            }
+            const t = hlc.now();
+            if (!(t > last) || parseHlc(t).wall > 1_800_000_000_000 + drift + 1) return false;
+            last = t;
+          }
+          return true;
+        },
+      ),
+      fcOptions,
+    );
   });
 
   it('rejects malformed timestamps and options with SC_ERR_BAD_ARG', () => {
@@ -116,7 +200,7 @@ describe('HybridLogicalClock', () => {
     fc.assert(
       fc.property(fc.array(event, { minLength: 1, maxLength: 100 }), (events) => {
         const clock = manualClock(0);
-        const hlc = new HybridLogicalClock({ nodeId: 'local', clock });
+        const hlc = new HybridLogicalClock({ nodeId: 'local', clock, maxDriftMs: MAX_DRIFT_LIMIT_MS });
         let last = '';
         for (const e of events) {
           clock.set(e.wall);

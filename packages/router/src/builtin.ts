@@ -37,8 +37,15 @@ function node(write: boolean, run: NodeCommand['run'], merge: NodeCommand['merge
   return { scope: 'node', write, run, merge };
 }
 
+/** The optional ttl argument of a write: absent, or a number (storage checks its range). */
 function ttlArg(v: unknown): number | undefined {
-  return typeof v === 'number' ? v : undefined;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number') {
+    throw new SuperCacheError('SC_ERR_BAD_ARG', `ttl must be a number of milliseconds, got ${typeof v}`, {
+      details: { option: 'ttl' },
+    });
+  }
+  return v;
 }
 
 function keyPosOf(t: Table): number {

@@ -24,7 +24,13 @@ export function copyData<T>(value: T): T {
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return value;
   const out: Record<string, unknown> = proto === null ? Object.create(null) : {};
-  for (const k of Object.keys(value)) out[k] = copyData((value as Record<string, unknown>)[k]);
+  for (const k of Object.keys(value)) {
+    const v = copyData((value as Record<string, unknown>)[k]);
+    // Assigning "__proto__" would set the copy's prototype, not an own key.
+    if (k === '__proto__') {
+      Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    } else out[k] = v;
+  }
   return out as T;
 }
 

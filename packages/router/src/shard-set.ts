@@ -45,6 +45,12 @@ export interface ShardSetOptions {
   onRemove?: (entry: Entry, reason: RemovalReason) => void;
   /** Commands beyond the built-ins (the structures package adds its own). */
   registry?: CommandRegistry;
+  /**
+   * Most cursors open at once on this shard set (each holds live iterators
+   * until it ends, is closed, or idles out); one more fails with
+   * `SC_ERR_LIMIT` (retryable). @defaultValue 4096
+   */
+  maxCursors?: number;
 }
 
 /** The kinds of fan-out a cursor can page through. */
@@ -80,6 +86,7 @@ export class ShardSet {
   readonly #cursors = new Map<number, OpenCursor>();
   #nextCursor = 1;
   #clock: Clock;
+  readonly #maxCursors: number;
 
   constructor(options: ShardSetOptions) {
     const n = options.shards;
@@ -93,6 +100,14 @@ export class ShardSet {
     this.keyPos = options.keyPos ?? 0;
     this.registry = options.registry ?? defaultRegistry;
     this.#clock = options.clock ?? { now: Date.now };
+    const maxCursors = options.maxCursors ?? 4096;
+    if (!Number.isInteger(maxCursors) || maxCursors < 1) {
+      throw new SuperCacheError(
+        'SC_ERR_BAD_ARG',
+        `maxCursors must be a positive integer, got ${String(maxCursors)}`,
+      );
+    }
+    this.#maxCursors = maxCursors;
     const tables: Table[] = [];
     const share = (limit: number | undefined) =>
       limit === undefined || limit === 0 ? 0 : Math.ceil(limit / n);
@@ -162,9 +177,20 @@ export class ShardSet {
   /**
    * Opens a server-side cursor over the given shards. It holds live
    * iterators, never a materialised result; idle cursors close after
-   * `idleMs` (see {@link ShardSet.reapCursors}).
+   * `idleMs` (see {@link ShardSet.reapCursors}). The kind and `arg` (a
+   * pattern or match spec) are compiled here, so a bad one opens nothing.
+   * @throws SuperCacheError `SC_ERR_BAD_ARG` for an unknown kind,
+   *   `SC_ERR_BAD_MATCH_SPEC` for a bad pattern or spec, `SC_ERR_LIMIT`
+   *   (retryable) when `maxCursors` are open.
    */
   openCursor(kind: CursorKind, arg: unknown, shards?: readonly number[]): number {
+    if (this.#cursors.size >= this.#maxCursors) {
+      throw new SuperCacheError(
+        'SC_ERR_LIMIT',
+        `${this.#cursors.size} cursors are open on this node (limit ${this.#maxCursors}); read them to the end or close them`,
+        { retryable: true, details: { open: this.#cursors.size, limit: this.#maxCursors } },
+      );
+    }
     const tables = shards === undefined ? this.tables : shards.map((i) => this.table(i));
     const it = cursorIterator(tables, this.type, this.keyPos, kind, arg);
     const id = this.#nextCursor++;
@@ -289,14 +315,25 @@ function* tableItems(
  * Lazily walks the tables: concatenated for unordered types, merged by key
  * (term order) for `ordered_set`.
  */
-export function* cursorIterator(
+export function cursorIterator(
   tables: readonly Table[],
   type: TableType,
   keyPos: number,
   kind: CursorKind,
   arg: unknown,
 ): Generator<readonly [Term, unknown]> {
-  const f = itemFn(kind, arg, keyPos);
+  // Compiled now, not at the first page: an unknown kind or a bad pattern
+  // fails the open, before any cursor is allocated.
+  return walkTables(tables, type, keyPos, kind, itemFn(kind, arg, keyPos));
+}
+
+function* walkTables(
+  tables: readonly Table[],
+  type: TableType,
+  keyPos: number,
+  kind: CursorKind,
+  f: ReturnType<typeof itemFn>,
+): Generator<readonly [Term, unknown]> {
   // Only an ordered_set has a key order to reverse (ETS select_reverse).
   const reverse = kind === 'selectReverse' && type === 'ordered_set';
   if (type !== 'ordered_set') {

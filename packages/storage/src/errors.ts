@@ -49,6 +49,8 @@ export type ErrorCode =
   | 'SC_ERR_NO_QUORUM'
   | 'SC_ERR_ABORTED'
   | 'SC_ERR_HANDOFF'
+  | 'SC_ERR_CLOCK_SKEW'
+  | 'SC_ERR_LIMIT'
   | 'SC_ERR_INTERNAL';
 
 /** What a code means and whether the failed call may succeed if retried. */
@@ -166,6 +168,16 @@ export const ERROR_CODES = Object.freeze({
   },
   SC_ERR_ABORTED: { meaning: 'The caller aborted the operation through its AbortSignal.', retryable: false },
   SC_ERR_HANDOFF: { meaning: 'Data is moving between nodes and did not settle in time.', retryable: true },
+  SC_ERR_CLOCK_SKEW: {
+    meaning:
+      "A peer's version or clock is further ahead of this node's wall clock than maxClockSkewMs allows; it was refused, not adopted.",
+    retryable: false,
+  },
+  SC_ERR_LIMIT: {
+    meaning:
+      'A per-client limit was reached (open cursors, a page size over the maximum); close cursors or ask for less.',
+    retryable: true,
+  },
   SC_ERR_INTERNAL: {
     meaning: 'An unexpected failure inside SuperCache (a bug: please report it).',
     retryable: false,

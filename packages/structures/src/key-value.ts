@@ -5,7 +5,7 @@
  * does not pile onto one shard.
  */
 
-import type { TableRouter } from '@supercache/router';
+import type { ReadOptions, TableCursor, TableRouter } from '@supercache/router';
 import {
   _,
   $,
@@ -15,6 +15,7 @@ import {
   keyOf,
   type MapKey,
   type MatchSpec,
+  type Page,
   SuperCacheError,
   type Term,
   type Tuple,
@@ -350,6 +351,23 @@ export class KeyValue<K extends Term = Term, V extends Term = Term> {
   async count(options?: StructureReadOptions): Promise<number> {
     checkRead('KeyValue.count', options);
     return this.router.selectCount(this.#allSpec, options);
+  }
+
+  /**
+   * One page of at most `limit` {@link KeyValue.toList} pairs and, unless it
+   * is the last, a continuation: pass it back alone for the next page
+   * (release an unfinished one with the router's `closeCursor`).
+   * @throws SuperCacheError `SC_ERR_BAD_ARG` for a limit that is not a
+   *   positive integer; `SC_ERR_BAD_CONTINUATION` for an expired continuation.
+   */
+  toListPage(limit: number, options?: ReadOptions): Promise<Page<[K, V], TableCursor>>;
+  toListPage(continuation: TableCursor, options?: ReadOptions): Promise<Page<[K, V], TableCursor>>;
+  async toListPage(a: number | TableCursor, options?: ReadOptions): Promise<Page<[K, V], TableCursor>> {
+    const page =
+      typeof a === 'number'
+        ? await this.router.selectPage(this.#pairsSpec, a, options)
+        : await this.router.selectPage(a, options);
+    return page as Page<[K, V], TableCursor>;
   }
 
   /** Every `[key, value]` pair of this namespace (a bag key appears once per value). */
