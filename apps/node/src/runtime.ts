@@ -11,7 +11,8 @@
 
 import type { AddressInfo } from 'node:net';
 import { ClusterNode, HttpTransport } from '@supercache/cluster';
-import { clusterProvider, SuperCache } from '@supercache/core';
+import { SuperCache } from '@supercache/core';
+import { clusterProvider } from '@supercache/core/cluster';
 import type { FastifyInstance } from 'fastify';
 import type { NodeConfig } from './args.js';
 import type { ClusterSource, HandoffRecord, NodeHealthReport } from './cluster-source.js';
