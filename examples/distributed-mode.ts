@@ -19,15 +19,13 @@
 import { randomBytes } from 'node:crypto';
 import diagnostics from 'node:diagnostics_channel';
 import {
-  ClusterNode,
-  clusterProvider,
-  HttpTransport,
   PartitionedTable,
   type ReadMode,
   type ReplicationMode,
   SuperCache,
   type Tuple,
 } from '@supercache/core';
+import { ClusterNode, clusterProvider, HttpTransport } from '@supercache/core/cluster';
 
 /** The whole run is bounded: past this the process exits 1, whatever is still open. */
 const HARD_TIMEOUT_MS = 90_000;

@@ -11,7 +11,8 @@
 
 import type { AddressInfo } from 'node:net';
 import { ClusterNode, HttpTransport, type ServerLimits } from '@supercache/cluster';
-import { clusterProvider, SuperCache } from '@supercache/core';
+import { SuperCache } from '@supercache/core';
+import { clusterProvider } from '@supercache/core/cluster';
 import type { FastifyInstance } from 'fastify';
 import type { NodeConfig } from './args.js';
 import type { ClientApiLimits } from './client-api.js';

@@ -12,12 +12,14 @@
  *
  * Both are asynchronous and route every operation through a router
  * `Backend`, so the same code runs in local and distributed mode; the
- * cluster package plugs in through {@link ClusterProvider}.
+ * cluster package plugs in through {@link ClusterProvider}, built by
+ * `clusterProvider` from the `@supercache/core/cluster` entry point.
  */
 
 // Re-exported from the layers below so one import serves an application.
-export type { ClusterNodeOptions, PeerInfo } from '@supercache/cluster';
-export { CHANNELS, ClusterNode, HttpTransport, MemoryNetwork, MemoryTransport } from '@supercache/cluster';
+// Distributed mode's names (clusterProvider, ClusterNode, the transports,
+// CHANNELS) live in `@supercache/core/cluster`, so that this entry loads no
+// HTTP stack.
 export type { TableCursor } from '@supercache/router';
 export type { Clock, MatchSpec, Page, Pattern, TableType, Term, Tuple } from '@supercache/storage';
 export { _, $, $_, $$, SuperCacheError } from '@supercache/storage';
@@ -31,8 +33,6 @@ export type {
   ReplicationMode,
   ScopedBackend,
 } from './backend.js';
-export type { ClusterProviderOptions } from './cluster-provider.js';
-export { clusterProvider, parsePeer } from './cluster-provider.js';
 export type { LocalScopeOptions } from './local-view.js';
 export { LocalView } from './local-view.js';
 export type {

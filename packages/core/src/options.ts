@@ -107,7 +107,7 @@ export interface SuperCacheOptions {
   /** Write buffer of `lazyPut`. @defaultValue see {@link LazyPutOptions} */
   lazyPut?: LazyPutOptions;
   /**
-   * Distributed mode's hook, from `@supercache/cluster`. Required when
+   * Distributed mode's hook: `clusterProvider` from `@supercache/core/cluster`. Required when
    * `cluster` is `'distributed'`; ignored in local mode.
    */
   clusterProvider?: ClusterProviderFactory;
@@ -334,7 +334,7 @@ export function resolveSuperCacheOptions(options: SuperCacheOptions | undefined)
       owner,
       'cluster',
       "'local', or 'distributed' together with the cluster options: `peers` (or `clusterPeers`) and a " +
-        '`clusterProvider` from @supercache/cluster; distributed mode has no cluster to join without them',
+        '`clusterProvider` from @supercache/core/cluster; distributed mode has no cluster to join without them',
       cluster,
     );
   }

@@ -104,7 +104,7 @@ export interface PartitionedTableOptions {
    * `false` (see the usage guide). @defaultValue false
    */
   distributed?: boolean;
-  /** Distributed mode's hook, from `@supercache/cluster`. */
+  /** Distributed mode's hook: `clusterProvider` from `@supercache/core/cluster`. */
   clusterProvider?: ClusterProviderFactory;
   /** Peers to contact in distributed mode. @defaultValue [] */
   peers?: readonly string[];
@@ -200,7 +200,7 @@ function resolveTableOptions(options: PartitionedTableOptions): ResolvedTableOpt
       OWNER,
       'distributed',
       'false, or true together with the cluster options: `peers` and a `clusterProvider` from ' +
-        '@supercache/cluster; a distributed table has no cluster to join without them',
+        '@supercache/core/cluster; a distributed table has no cluster to join without them',
       distributed,
     );
   }

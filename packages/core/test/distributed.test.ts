@@ -1,6 +1,7 @@
 import { ClusterNode, MemoryNetwork } from '@supercache/cluster';
 import { afterEach, describe, expect, it } from 'vitest';
-import { _, $, clusterProvider, PartitionedTable, parsePeer, SuperCache, type Tuple } from '../src/index.js';
+import { clusterProvider, parsePeer } from '../src/cluster.js';
+import { _, $, PartitionedTable, SuperCache, type Tuple } from '../src/index.js';
 
 const FAST = { heartbeatMs: 50, failureTimeoutMs: 1000 };
 
