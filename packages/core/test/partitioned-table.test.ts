@@ -587,3 +587,33 @@ describe('PartitionedTable per-call options', () => {
     expect(await t.lookup('k')).toEqual([['k', [1]]]);
   });
 });
+
+describe('PartitionedTable ETS semantics (issue 11)', () => {
+  it('pages selectReverse, and answers the ETS /4 forms of lookupElement and updateElement', async () => {
+    const t = await start({ type: 'ordered_set', partitions: 4 });
+    for (let i = 0; i < 9; i++) await t.insert([i, 'v']);
+    const keys: Term[] = [];
+    let page = await t.selectReversePage([[[$(1), _], [], [$(1)]]], 4);
+    for (let n = 0; n < 10; n++) {
+      keys.push(...page.items);
+      if (page.continuation === undefined) break;
+      page = await t.selectReversePage(page.continuation);
+    }
+    expect(keys).toEqual([8, 7, 6, 5, 4, 3, 2, 1, 0]);
+    expect(await PartitionedEts.selectReverse(t.name, [[[$(1), _], [], [$(1)]]])).toEqual(keys);
+    expect(await t.lookupElement(99, 1, { default: 'none' })).toBe('none');
+    await expectCode(t.lookupElement(99, 1, { partition: 1 } as never), 'SC_ERR_BAD_ARG');
+    expect(await t.updateElement(50, [1, 'w'], [0, 'x'])).toBe(true);
+    expect(await t.lookup(50)).toEqual([[50, 'w']]);
+    expect(await t.updateElement(51, [1, 'w'])).toBe(false);
+  });
+
+  it('returns select order from selectReverse on a set, and refuses a key-changing selectReplace', async () => {
+    const t = await start({ type: 'set', partitions: 4 });
+    await t.insertMany(Array.from({ length: 12 }, (_v, i) => [i, i] as Tuple));
+    expect(await t.selectReverse([[_, [], [$_]]])).toEqual(await t.select([[_, [], [$_]]]));
+    await expectCode(t.selectReplace([[[$(1), $(2)], [], [['tuple', $(2), $(1)]]]]), 'SC_ERR_BAD_MATCH_SPEC');
+    await expectCode(t.closeCursor({} as TableCursor), 'SC_ERR_BAD_ARG');
+    await expectCode(t.foldl(1 as never, 0), 'SC_ERR_BAD_ARG');
+  });
+});
