@@ -34,13 +34,10 @@ describe('cluster nodes as processes (suite harness)', () => {
     // Cursors page across processes.
     const t = h.table('b', 'oset');
     const seen: unknown[] = [];
-    let page = (await t.selectPage([[[$(1), _], [], [$(1)]]], 15)) as {
-      items: unknown[];
-      continuation?: unknown;
-    };
+    let page = await t.selectPage([[[$(1), _], [], [$(1)]]], 15);
     seen.push(...page.items);
     while (page.continuation !== undefined && seen.length < 100) {
-      page = (await t.selectPage(page.continuation)) as typeof page;
+      page = await t.selectPage(page.continuation);
       seen.push(...page.items);
     }
     expect(seen).toEqual(Array.from({ length: 40 }, (_v, i) => `k${i}`).sort());

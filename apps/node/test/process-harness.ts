@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { HttpTransport } from '@supercache/cluster';
+import type { ClusterHandle, SuiteTable } from '@supercache/cluster/testing';
 import { SuperCacheError, type TableType } from '@supercache/storage';
 import { ROOT } from './process-cluster.js';
 import { SUITE_TABLE_OPS } from './suite-ops.js';
@@ -54,7 +55,7 @@ class RemoteContinuation {
 }
 
 /** A cluster of suite-node processes. */
-export class ProcessHarness {
+export class ProcessHarness implements ClusterHandle {
   readonly #secret = randomBytes(12).toString('hex');
   readonly #children = new Map<string, Child>();
   readonly #everStarted: Array<{ id: string; address: string }> = [];
@@ -179,10 +180,7 @@ export class ProcessHarness {
     this.#children.delete(id);
   }
 
-  table(
-    id: string,
-    table: string,
-  ): Record<(typeof TABLE_OPS)[number], (...args: unknown[]) => Promise<unknown>> {
+  table(id: string, table: string): SuiteTable {
     const proxy = {} as Record<(typeof TABLE_OPS)[number], (...args: unknown[]) => Promise<unknown>>;
     for (const op of TABLE_OPS) {
       proxy[op] = async (...args: unknown[]) => {
@@ -202,7 +200,9 @@ export class ProcessHarness {
         return r.u ? undefined : r.v;
       };
     }
-    return proxy;
+    // Values come off the wire untyped: every op answers what the child's
+    // real table answered, and the suite checks each value it reads.
+    return proxy as unknown as SuiteTable;
   }
 
   members(id: string): Promise<readonly string[]> {

@@ -3,6 +3,8 @@
  * parent (process-harness.ts) and the child (fixtures/suite-node.ts) both
  * read this list, so they cannot drift apart.
  */
+import type { SuiteTable } from '@supercache/cluster/testing';
+
 export const SUITE_TABLE_OPS = [
   'insert',
   'insertMany',
@@ -22,4 +24,9 @@ export const SUITE_TABLE_OPS = [
   'prev',
   'selectPage',
   'matchDelete',
-] as const;
+] as const satisfies readonly (keyof SuiteTable)[];
+
+// Every SuiteTable method is proxied: a method added to the suite's table
+// type and not listed above fails the type check here.
+type Unproxied = Exclude<keyof SuiteTable, (typeof SUITE_TABLE_OPS)[number]>;
+export const SUITE_OPS_COMPLETE: [Unproxied] extends [never] ? true : Unproxied = true;

@@ -602,15 +602,23 @@ class ClusterCursor implements BackendCursor {
       page = this.#table.cursorNext(p.id, limit);
     } else {
       this.#host.counters.remoteCalls++;
-      page = await this.#host.transport.call<CursorPage>(
-        p.node,
-        'sc.cursorNext',
-        { t: this.#table.name, id: p.id, n: limit },
-        {
-          timeoutMs: this.#host.callTimeoutMs,
-          ...(options?.signal === undefined ? {} : { signal: options.signal }),
-        },
-      );
+      try {
+        page = await this.#host.transport.call<CursorPage>(
+          p.node,
+          'sc.cursorNext',
+          { t: this.#table.name, id: p.id, n: limit },
+          {
+            timeoutMs: this.#host.callTimeoutMs,
+            ...(options?.signal === undefined ? {} : { signal: options.signal }),
+          },
+        );
+      } catch (e) {
+        // A host that has left the view handed everything it held to others:
+        // its part ends here (a cursor across a view change may miss keys
+        // that moved). A member that fails is an error.
+        if (this.#host.view.members.includes(p.node)) throw e;
+        page = { items: [], done: true };
+      }
     }
     p.buf = page.items;
     p.pos = 0;

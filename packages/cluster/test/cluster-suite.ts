@@ -150,6 +150,10 @@ export interface LoadResult {
   errors: string[];
   /** Last acknowledged state of every key: a value, or null once deleted. */
   model: Map<string, number | null>;
+  /** Operations that started and completed while the change was still under way (`done()` false). */
+  during: number;
+  /** Whether the change had finished (`done()` true) when the loop stopped, rather than the time or count limit. */
+  finished: boolean;
 }
 
 /** The three operations a load loop drives through a named node. */
@@ -197,6 +201,8 @@ export async function loadLoop(
     misses: [],
     errors: [],
     model: new Map(),
+    during: 0,
+    finished: false,
   };
   const started = Date.now();
   const running = () =>
@@ -210,6 +216,7 @@ export async function loadLoop(
       const k = `${opts.keyPrefix ?? ''}w${w}-${Math.floor(rnd() * opts.keysPerWorker)}`;
       const dice = rnd();
       result.ops++;
+      const before = !done();
       try {
         if (dice < 0.45) {
           version++;
@@ -235,11 +242,13 @@ export async function loadLoop(
       } catch (e) {
         result.errors.push(`${k} via ${via}: ${SuperCacheError.is(e) ? e.code : ''} ${(e as Error).message}`);
       }
+      if (before && !done()) result.during++;
       // Let the membership change make progress between operations.
       if (result.ops % 16 === 0) await new Promise((r) => setImmediate(r));
     }
   };
   await Promise.all(Array.from({ length: opts.workers }, (_v, w) => worker(w)));
+  result.finished = done();
   return result;
 }
 
@@ -328,6 +337,65 @@ export function clusterSuite(name: string, makeCluster: MakeCluster): void {
             expect(m.length).toBe(30);
             expect((await t.matchObject([keyName(7), _, _])).length).toBe(1);
           }
+        }
+      });
+
+      it('deletes one object (deleteObject) and every match (matchDelete) through any node', async () => {
+        const c = await fresh();
+        await startAll(c, ['a', 'b', 'c']);
+        await c.table('a', 'bag').insertMany([
+          ['kb', 1],
+          ['kb', 2],
+          ['kc', 1],
+        ]);
+        await c.table('b', 'bag').deleteObject(['kb', 1]);
+        for (const via of ['a', 'b', 'c']) {
+          expect(await c.table(via, 'bag').lookup('kb')).toEqual([['kb', 2]]);
+          expect(await c.table(via, 'bag').lookup('kc')).toEqual([['kc', 1]]);
+        }
+        for (const table of ['set', 'pets']) {
+          await c
+            .table('a', table)
+            .insertMany(Array.from({ length: 90 }, (_v, i) => [keyName(i), i % 3, i] as Tuple));
+          await c.table('c', table).matchDelete([_, 1, _]);
+          for (const via of ['a', 'b', 'c']) {
+            const t = c.table(via, table);
+            expect(await t.size()).toBe(60);
+            expect(await t.match([_, 1, _])).toEqual([]);
+            expect(await t.lookup(keyName(0))).toEqual([[keyName(0), 0, 0]]);
+            expect(await t.lookup(keyName(1))).toEqual([]);
+          }
+        }
+      });
+
+      it('applies write fan-outs that race a join exactly: matchDelete rounds during 3 → 4', async () => {
+        const c = await fresh();
+        await startAll(c, ['a', 'b', 'c']);
+        const n = 300;
+        await c
+          .table('a', 'set')
+          .insertMany(Array.from({ length: n }, (_v, i) => [keyName(i), i % 10, i] as Tuple));
+        let joined = false;
+        const join = c.start('d').then(() => {
+          joined = true;
+        });
+        // Round r deletes tag r through one fan-out, from a rotating node;
+        // rounds run while the join is under way (at most 10).
+        let rounds = 0;
+        let beforeJoined = 0;
+        while (rounds < 10 && (rounds < 2 || !joined)) {
+          if (!joined) beforeJoined++;
+          await c.table(['a', 'b', 'c'][rounds % 3] as string, 'set').matchDelete([_, rounds, _]);
+          rounds++;
+        }
+        await join;
+        expect(beforeJoined).toBeGreaterThan(0);
+        const left = Array.from({ length: n }, (_v, i) => i).filter((i) => i % 10 >= rounds);
+        for (const via of ['a', 'b', 'c', 'd']) {
+          const t = c.table(via, 'set');
+          expect(await t.size()).toBe(left.length);
+          const got = (await t.select([[[_, _, $(1)], [], [$(1)]]])) as number[];
+          expect([...got].sort((x, y) => x - y)).toEqual(left);
         }
       });
 
@@ -473,7 +541,10 @@ export function clusterSuite(name: string, makeCluster: MakeCluster): void {
     });
 
     describe('membership under load', () => {
-      const loadOpts = { workers: 4, keysPerWorker: 40, minOps: 300, maxOps: 5000, maxMs: 4000 };
+      // The loop runs until the change has finished (bounded by maxOps and
+      // maxMs); each test then checks that the change did finish inside the
+      // loop and that operations overlapped it.
+      const loadOpts = { workers: 4, keysPerWorker: 40, minOps: 300, maxOps: 20_000, maxMs: 20_000 };
 
       it('joins 3 → 4 while reading and writing: no misses, no lost writes, deletes stay deleted', async () => {
         const c = await fresh();
@@ -491,6 +562,8 @@ export function clusterSuite(name: string, makeCluster: MakeCluster): void {
           { seed: 11, ...loadOpts },
         );
         await join;
+        expect(r.finished).toBe(true);
+        expect(r.during).toBeGreaterThan(0);
         expect(r.errors).toEqual([]);
         expect(r.misses).toEqual([]);
         expect(r.writes).toBeGreaterThan(0);
@@ -515,6 +588,8 @@ export function clusterSuite(name: string, makeCluster: MakeCluster): void {
           { seed: 23, ...loadOpts },
         );
         await leave;
+        expect(r.finished).toBe(true);
+        expect(r.during).toBeGreaterThan(0);
         expect(r.errors).toEqual([]);
         expect(r.misses).toEqual([]);
         expect(await verifyModel(tableTarget(c, 'pets'), ['a', 'b', 'd'], r.model)).toEqual([]);

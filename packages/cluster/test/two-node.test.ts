@@ -1,0 +1,74 @@
+/**
+ * The two-node quorum rule of the distributed guide, on real nodes over the
+ * memory transport: exactly half of the view is a quorum only with the
+ * smallest id, so a two-node cluster can lose its larger node, but a
+ * survivor with the larger id cannot remove the smaller one: it stops
+ * serving once its lease lapses, and waits.
+ */
+
+import { SuperCacheError, type Tuple } from '@supercache/storage';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type MemoryCluster, memoryCluster } from './cluster-memory-harness.js';
+import { eventually } from './cluster-suite.js';
+
+const TABLES = [{ name: 'set', type: 'set', placement: 'partitions', numPartitions: 16 }] as const;
+const FAILURE_MS = 400;
+
+let cluster: MemoryCluster | undefined;
+afterEach(async () => {
+  await cluster?.close();
+  cluster = undefined;
+});
+
+async function pair(): Promise<MemoryCluster> {
+  const c = memoryCluster({ failureTimeoutMs: FAILURE_MS });
+  cluster = c;
+  await c.start('a', { tables: TABLES });
+  await c.start('b', { tables: TABLES });
+  await c.table('a', 'set').insertMany(Array.from({ length: 100 }, (_v, i) => [`k${i}`, i] as Tuple));
+  return c;
+}
+
+/** What `id` answers, serving `k` itself: its value, or the error code. */
+async function serve(c: MemoryCluster, id: string, k: string): Promise<unknown> {
+  const t = c.node(id).getTable('set');
+  if (t === undefined) throw new Error(`no table on ${id}`);
+  return t.serveShard(k, 'lookup', [k]).catch((e: unknown) => (SuperCacheError.is(e) ? e.code : e));
+}
+
+describe('a two-node cluster', () => {
+  it('loses its larger node: the smallest id removes it and keeps serving and taking writes', async () => {
+    const c = await pair();
+    const keys = Array.from({ length: 100 }, (_v, i) => `k${i}`);
+    const onA: string[] = [];
+    for (const k of keys) if (Array.isArray(await serve(c, 'a', k))) onA.push(k);
+    c.net.kill('b');
+    expect(await eventually(() => c.node('a').view.members.join() === 'a', FAILURE_MS * 20)).toBe(true);
+    for (const k of onA) expect(await c.table('a', 'set').lookup(k)).toEqual([[k, keys.indexOf(k)]]);
+    // Every partition is a's now: writes to any key are acknowledged and read back.
+    for (const k of keys) await c.table('a', 'set').insert([k, 'after']);
+    for (const k of keys) expect(await c.table('a', 'set').lookup(k)).toEqual([[k, 'after']]);
+  });
+
+  it('cannot lose its smaller node: the survivor keeps the view, stops serving when its lease lapses, and waits with its data', async () => {
+    const c = await pair();
+    const keys = Array.from({ length: 100 }, (_v, i) => `k${i}`);
+    const onB: string[] = [];
+    for (const k of keys) if (Array.isArray(await serve(c, 'b', k))) onB.push(k);
+    expect(onB.length).toBeGreaterThan(0);
+    const epoch = c.node('b').view.epoch;
+    const held = await c.ownedSize('b', 'set');
+    await c.crash('a');
+    const k = onB[0] as string;
+    expect(
+      await eventually(async () => (await serve(c, 'b', k)) === 'SC_ERR_NO_QUORUM', FAILURE_MS * 20),
+    ).toBe(true);
+    // Well past the failure timeout, b has removed nobody and still refuses.
+    await new Promise((r) => setTimeout(r, FAILURE_MS * 3));
+    expect(c.node('b').view.members).toEqual(['a', 'b']);
+    expect(c.node('b').view.epoch).toBe(epoch);
+    for (const key of onB) expect(await serve(c, 'b', key)).toBe('SC_ERR_NO_QUORUM');
+    // It waits with its data intact: nothing was dropped, only refused.
+    expect(await c.ownedSize('b', 'set')).toBe(held);
+  });
+});
