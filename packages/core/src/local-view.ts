@@ -3,7 +3,14 @@
  * storage tables — the hot path, with no promise and no command dispatch.
  */
 
-import { cursorIterator, fanoutValues, type ShardSet } from '@supercache/router';
+import {
+  checkCallOptions,
+  checkPartition,
+  cursorIterator,
+  fanoutValues,
+  optionShape,
+  type ShardSet,
+} from '@supercache/router';
 import type { Pattern, Table, Term, Tuple } from '@supercache/storage';
 import { notStarted } from './errors.js';
 import { badProbe } from './probe.js';
@@ -13,6 +20,9 @@ export interface LocalScopeOptions {
   /** Partition data: read only the partition it maps to. @defaultValue every partition */
   partition?: Term;
 }
+
+/** The one option of the partition-scoped local reads. */
+const SCOPE_SHAPE = optionShape({ partition: checkPartition });
 
 /** What the view reads while the cache is started. @internal */
 export interface LocalViewSource {
@@ -114,6 +124,7 @@ export class LocalView {
     options: LocalScopeOptions | undefined,
   ): unknown[] {
     this.#started(op);
+    if (options !== undefined) checkCallOptions(`local.${op}`, options, SCOPE_SHAPE);
     const shards = this.#shards as ShardSet;
     const subset = options?.partition === undefined ? undefined : [this.#shardOf(options.partition)];
     return fanoutValues(shards.runNode(name, args, undefined, subset), shards.type);
@@ -138,6 +149,7 @@ export class LocalView {
    */
   scan<A>(fn: (obj: Tuple, acc: A) => A, acc: A, options?: LocalScopeOptions): A {
     const tables = this.#started('scan');
+    if (options !== undefined) checkCallOptions('local.scan', options, SCOPE_SHAPE);
     const shards = this.#shards as ShardSet;
     const subset = options?.partition === undefined ? tables : [this.#table(options.partition, tables)];
     let a = acc;

@@ -113,6 +113,36 @@ describe('SuperCache per-call options', () => {
     await expectCode(cache.get(['k'], { read_mode: 'local' } as never), 'SC_ERR_BAD_ARG');
   });
 
+  it('checks the partition-scoped options of the synchronous local view the same way', async () => {
+    const cache = await startCache();
+    await cache.putBatch([
+      ['a', 1],
+      ['b', 2],
+    ]);
+    const calls: Array<[string, () => unknown]> = [
+      ['getByMatch', () => cache.local.getByMatch([$(1), _], { partiton: 'a' } as never)],
+      ['getByMatchObject', () => cache.local.getByMatchObject([_, _], { partiton: 'a' } as never)],
+      ['scan', () => cache.local.scan((_o, n: number) => n + 1, 0, { partiton: 'a' } as never)],
+    ];
+    for (const [op, call] of calls) {
+      let err: unknown;
+      try {
+        call();
+      } catch (e) {
+        err = e;
+      }
+      expect(err, op).toMatchObject({ code: 'SC_ERR_BAD_ARG' });
+      expect((err as Error).message).toContain(`local.${op}`);
+      expect((err as Error).message).toContain('did you mean partition?');
+    }
+    expect(() => cache.local.getByMatch([$(1), _], 'a' as never)).toThrowError(
+      expect.objectContaining({ code: 'SC_ERR_BAD_ARG' }),
+    );
+    // A correct option still scopes the read to one partition.
+    expect(cache.local.getByMatch([$(1), _], { partition: 'a' })).toContainEqual(['a']);
+    expect(cache.local.scan((_o, n: number) => n + 1, 0)).toBe(2);
+  });
+
   it('refuses an unknown readMode on every read, and options a call does not take', async () => {
     const cache = await startCache();
     const bogus = { readMode: 'bogus' } as never;
