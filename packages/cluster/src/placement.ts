@@ -16,15 +16,18 @@
  */
 
 import {
+  compareShards,
   computeAssignment,
   createPartitioner,
   createShardRouter,
   type HashFn,
+  hashTerm,
   nodeShards,
   type Partitioner,
   type Shard,
   type ShardHashFn,
   type ShardRouter,
+  shardScore,
 } from '@supercache/partition';
 import { SuperCacheError, type Table, type Term, type Tuple } from '@supercache/storage';
 import { hostsOf, type Placement, type View } from './view.js';
@@ -231,6 +234,41 @@ export class ShardsPlacement implements PlacementStrategy {
 
   replicas(): readonly string[] {
     return [];
+  }
+
+  /**
+   * The copies partition data `pd` would have with `count` replicas under
+   * `r`, primary first: for every host, its shard that scores highest for
+   * the key; hosts ranked by that score (ties as the router breaks them).
+   * The first is always {@link ShardsPlacement.ownerIn}. Because the ranking
+   * is rendezvous over hosts, removing the primary's host makes the second
+   * copy (same node, same shard) the owner, and a membership change keeps
+   * every surviving copy in its shard: a replica engine built on it needs
+   * no key movement on failover, only a refill of the slots that changed.
+   * With a user `hash` there is no ranking: only the owner is returned.
+   */
+  copiesOf(r: Routing, pd: Term, count: number): Owner[] {
+    const owner = this.ownerIn(r, pd);
+    if (this.#hash !== undefined || count <= 1) return [owner];
+    const h = hashTerm(pd);
+    const per = r.view.shards[this.#table] ?? {};
+    const best: Array<{ shard: Shard; score: number }> = [];
+    for (const host of r.hosts) {
+      let top: { shard: Shard; score: number } | undefined;
+      for (const shard of nodeShards(host, per[host] as number)) {
+        const score = shardScore(shard, h);
+        if (
+          top === undefined ||
+          score > top.score ||
+          (score === top.score && compareShards(shard, top.shard) < 0)
+        ) {
+          top = { shard, score };
+        }
+      }
+      if (top !== undefined) best.push(top);
+    }
+    best.sort((a, b) => b.score - a.score || compareShards(a.shard, b.shard));
+    return best.slice(0, count).map((b) => ({ node: b.shard.node, shard: b.shard.partition }));
   }
 
   ownedCounts(r: Routing): Record<string, number> {
