@@ -27,15 +27,15 @@ export interface TlsOptions {
    * This node's certificate chain (PEM). The server presents it; the client
    * presents it to peers that ask for one (mutual TLS). Needs `key`.
    */
-  cert?: Pem;
+  cert?: Pem | undefined;
   /** The private key of `cert` (PEM, unencrypted). Needs `cert`. */
-  key?: Pem;
+  key?: Pem | undefined;
   /**
    * The CA certificates (PEM) a peer's certificate must chain to, on both
    * sides. Without it the client trusts Node's built-in public CAs and the
    * server cannot require client certificates.
    */
-  ca?: Pem | readonly Pem[];
+  ca?: Pem | readonly Pem[] | undefined;
   /**
    * Mutual TLS on the server side: every connection must present a
    * certificate signed by `ca`, or its handshake is refused.
@@ -47,7 +47,7 @@ export interface TlsOptions {
    * the host of the peer's URL (for certificates issued to a DNS name while
    * peers are addressed by IP).
    */
-  servername?: string;
+  servername?: string | undefined;
 }
 
 /** Paths of PEM files, for {@link readTlsFiles}. */
