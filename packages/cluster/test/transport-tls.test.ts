@@ -133,6 +133,9 @@ describe.skipIf(missing !== undefined)('HttpTransport over TLS', () => {
     a.t.setPeerAddress('b', plain.t.address!);
     const e = await rejection(a.t.call('b', 'echo', 'in clear?'));
     expect(e.code).toBe('SC_ERR_TLS');
+    // Addressed as https:, a plain server cannot answer the handshake.
+    a.t.setPeerAddress('b', plain.t.address!.replace('http:', 'https:'));
+    expect((await rejection(a.t.call('b', 'echo', 'handshake?'))).code).toBe('SC_ERR_TLS');
     expect(plain.served.count).toBe(0);
   });
 
