@@ -47,6 +47,27 @@ export interface NodeConfig {
   readonly maxPageSize?: number | undefined;
   /** `--max-cursors-per-client`: open page cursors of one JSON API client. */
   readonly maxCursorsPerClient?: number | undefined;
+  /** TLS files and client authentication; undefined: plain HTTP. */
+  readonly tls?: TlsArgs | undefined;
+}
+
+/**
+ * `--tls-client-auth`: `require` asks every connection (peers and JSON API
+ * clients) for a certificate signed by `--tls-ca` and refuses the handshake
+ * without one; `none` asks for none.
+ */
+export type TlsClientAuth = 'none' | 'require';
+const TLS_CLIENT_AUTH: readonly TlsClientAuth[] = ['none', 'require'];
+
+/** The TLS settings of a node: PEM file paths and the client authentication mode. */
+export interface TlsArgs {
+  /** `--tls-cert`: this node's certificate chain (server, and client towards peers). */
+  readonly certFile: string;
+  /** `--tls-key`: its private key. */
+  readonly keyFile: string;
+  /** `--tls-ca`: the CA peers' and clients' certificates must chain to. */
+  readonly caFile?: string | undefined;
+  readonly clientAuth: TlsClientAuth;
 }
 
 /** The numeric bounds settable from the command line: flag, config field, env, range, default, help. */
@@ -234,6 +255,30 @@ export const OPTIONS: ReadonlyArray<{
     default: f.default,
     description: f.description,
   })),
+  {
+    flag: '--tls-cert',
+    env: 'SUPERCACHE_TLS_CERT',
+    default: '(none: plain HTTP)',
+    description: 'PEM certificate file: serve HTTPS (peer routes and client API) and present it to peers.',
+  },
+  {
+    flag: '--tls-key',
+    env: 'SUPERCACHE_TLS_KEY',
+    default: '(none)',
+    description: 'PEM private key file of --tls-cert.',
+  },
+  {
+    flag: '--tls-ca',
+    env: 'SUPERCACHE_TLS_CA',
+    default: '(Node’s public CAs)',
+    description: 'PEM CA file that peers’ (and, with client auth, clients’) certificates must chain to.',
+  },
+  {
+    flag: '--tls-client-auth',
+    env: 'SUPERCACHE_TLS_CLIENT_AUTH',
+    default: 'require with --tls-ca, else none',
+    description: 'require | none: whether every connection must present a certificate signed by --tls-ca.',
+  },
   { flag: '--help', env: undefined, default: '', description: 'Print this help and exit.' },
 ];
 
@@ -323,6 +368,10 @@ export function parseNodeArgs(
         'heartbeat-ms': { type: 'string' },
         'log-level': { type: 'string' },
         ...Object.fromEntries(LIMIT_FLAGS.map((f) => [f.flag, { type: 'string' as const }])),
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-ca': { type: 'string' },
+        'tls-client-auth': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -390,6 +439,15 @@ export function parseNodeArgs(
       `--request-timeout-ms (${request}) must be at least --headers-timeout-ms (${headers})`,
     );
   }
+  const tls = parseTls(pick);
+  if (tls !== undefined) {
+    const plain = peers.find((p) => p.address.startsWith('http:'));
+    if (plain !== undefined) {
+      throw new UsageError(
+        `--peers entry ${plain.id}=${plain.address} is http://: with --tls-cert, peers are https:// URLs`,
+      );
+    }
+  }
 
   return {
     kind: 'run',
@@ -407,6 +465,32 @@ export function parseNodeArgs(
       ...(heartbeatMs === undefined ? {} : { heartbeatMs }),
       logLevel,
       ...limits,
+      ...(tls === undefined ? {} : { tls }),
     },
   };
+}
+
+/** The TLS flags, checked together (the files are read at start-up). */
+function parseTls(pick: (flag: string, env: string) => string | undefined): TlsArgs | undefined {
+  const certFile = pick('tls-cert', 'SUPERCACHE_TLS_CERT');
+  const keyFile = pick('tls-key', 'SUPERCACHE_TLS_KEY');
+  const caFile = pick('tls-ca', 'SUPERCACHE_TLS_CA');
+  const authRaw = pick('tls-client-auth', 'SUPERCACHE_TLS_CLIENT_AUTH');
+  if (certFile === undefined) {
+    if (keyFile !== undefined || caFile !== undefined || authRaw !== undefined) {
+      throw new UsageError('--tls-key, --tls-ca and --tls-client-auth need --tls-cert');
+    }
+    return undefined;
+  }
+  if (keyFile === undefined) throw new UsageError('--tls-cert needs --tls-key');
+  const clientAuth = (authRaw ?? (caFile === undefined ? 'none' : 'require')) as TlsClientAuth;
+  if (!TLS_CLIENT_AUTH.includes(clientAuth)) {
+    throw new UsageError(
+      `--tls-client-auth must be one of ${TLS_CLIENT_AUTH.join(', ')}, got "${clientAuth}"`,
+    );
+  }
+  if (clientAuth === 'require' && caFile === undefined) {
+    throw new UsageError('--tls-client-auth require needs --tls-ca, the CA that signs the clients');
+  }
+  return { certFile, keyFile, ...(caFile === undefined ? {} : { caFile }), clientAuth };
 }

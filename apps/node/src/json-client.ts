@@ -14,6 +14,12 @@ export interface JsonClientOptions {
   connections?: number;
   /** Per-request timeout in ms. @defaultValue 15000 */
   timeoutMs?: number;
+  /**
+   * For an `https:` node: the CA its certificate must chain to (else Node's
+   * public CAs), and this client's own certificate and key when the node
+   * requires client certificates (`--tls-client-auth require`).
+   */
+  tls?: { ca?: string | Buffer | Array<string | Buffer>; cert?: string | Buffer; key?: string | Buffer };
 }
 
 /** What `GET /v1/stats` answers (the fields the tools read). */
@@ -52,7 +58,11 @@ export class JsonClient {
   constructor(url: string, options: JsonClientOptions = {}) {
     this.url = url;
     this.#timeoutMs = options.timeoutMs ?? 15_000;
-    this.#pool = new Pool(url, { connections: options.connections ?? 16, keepAliveTimeout: 4_000 });
+    this.#pool = new Pool(url, {
+      connections: options.connections ?? 16,
+      keepAliveTimeout: 4_000,
+      ...(options.tls === undefined ? {} : { connect: { ...options.tls, rejectUnauthorized: true } }),
+    });
   }
 
   /** Sends one request; resolves with the parsed JSON body of a 2xx answer. */

@@ -10,7 +10,14 @@
  */
 
 import type { AddressInfo } from 'node:net';
-import { ClusterNode, HttpTransport, type ServerLimits } from '@supercache/cluster';
+import {
+  ClusterNode,
+  HttpTransport,
+  type ResolvedTls,
+  readTlsFiles,
+  resolveTls,
+  type ServerLimits,
+} from '@supercache/cluster';
 import { SuperCache } from '@supercache/core';
 import { clusterProvider } from '@supercache/core/cluster';
 import type { FastifyInstance } from 'fastify';
@@ -80,19 +87,39 @@ class LateClusterSource implements ClusterSource {
   }
 }
 
-function urlOf(app: FastifyInstance): string {
+function urlOf(app: FastifyInstance, secure: boolean): string {
   const info = app.server.address() as AddressInfo;
   const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
-  return `http://${host}:${info.port}`;
+  return `${secure ? 'https' : 'http'}://${host}:${info.port}`;
+}
+
+/**
+ * Reads and checks the TLS files once: the same certificate serves HTTPS and
+ * is presented to peers; the CA checks both directions.
+ */
+function loadTls(config: NodeConfig): ResolvedTls | undefined {
+  if (config.tls === undefined) return undefined;
+  const files = readTlsFiles({
+    certFile: config.tls.certFile,
+    keyFile: config.tls.keyFile,
+    ...(config.tls.caFile === undefined ? {} : { caFile: config.tls.caFile }),
+  });
+  return resolveTls({ ...files, requireClientCert: config.tls.clientAuth === 'require' });
 }
 
 /**
  * Builds the node and starts listening; call `join()` next.
- * @throws SuperCacheError `SC_ERR_BAD_CONFIG` on an invalid setting; the
- *   listen error (EADDRINUSE) when the port is taken.
+ * @throws SuperCacheError `SC_ERR_BAD_CONFIG` on an invalid setting (a
+ *   TLS file that cannot be read or loaded); the listen error (EADDRINUSE)
+ *   when the port is taken.
  */
 export async function startNodeRuntime(config: NodeConfig): Promise<NodeRuntime> {
-  const transport = new HttpTransport({ nodeId: config.id, secret: config.secret });
+  const tls = loadTls(config);
+  const transport = new HttpTransport({
+    nodeId: config.id,
+    secret: config.secret,
+    ...(tls === undefined ? {} : { tls }),
+  });
   const source = new LateClusterSource(config.id);
   let node: ClusterNode | undefined;
   const cache = new SuperCache({
@@ -132,6 +159,7 @@ export async function startNodeRuntime(config: NodeConfig): Promise<NodeRuntime>
     logLevel: config.logLevel,
     limits,
     api,
+    ...(tls === undefined ? {} : { tls }),
   });
   try {
     await app.listen({ host: config.host, port: config.port });
@@ -139,7 +167,7 @@ export async function startNodeRuntime(config: NodeConfig): Promise<NodeRuntime>
     await app.close().catch(() => {});
     throw e;
   }
-  const address = urlOf(app);
+  const address = urlOf(app, tls !== undefined);
   node = new ClusterNode({
     nodeId: config.id,
     transport,

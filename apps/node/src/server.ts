@@ -14,8 +14,10 @@
 import {
   limitedServerFactory,
   type PeerEndpoint,
+  resolveTls,
   type ServerLimits,
   supercachePeerPlugin,
+  type TlsOptions,
 } from '@supercache/cluster';
 import type { SuperCache } from '@supercache/core';
 import { SuperCacheError } from '@supercache/storage';
@@ -70,6 +72,14 @@ export interface NodeServerOptions {
   limits?: ServerLimits;
   /** Limits of the JSON client API's listings and cursors. @defaultValue see {@link ClientApiLimits} */
   api?: ClientApiLimits;
+  /**
+   * Serve HTTPS: `cert`/`key` are presented to every client; with
+   * `requireClientCert`, every connection (peers and JSON API clients
+   * alike) must present a certificate signed by `ca`, or its handshake is
+   * refused. Takes the cluster package's `TlsOptions` (a `ResolvedTls`
+   * is one). @defaultValue plain HTTP
+   */
+  tls?: TlsOptions;
 }
 
 /** Longest URL path parameter (a KV namespace or key, URL-encoded), in characters. */
@@ -104,8 +114,9 @@ declare module 'fastify' {
  * const app = await createNodeServer({ cache, logLevel: 'warn' });
  * await app.listen({ host: '127.0.0.1', port: 4000 });
  * ```
- * @throws SuperCacheError `SC_ERR_BAD_CONFIG` for an unknown log level, or
- *   a peer option the plugin refuses (an empty secret).
+ * @throws SuperCacheError `SC_ERR_BAD_CONFIG` for an unknown log level, a
+ *   peer option the plugin refuses (an empty secret), or TLS options that
+ *   do not load (a key that does not match its certificate, say).
  */
 export async function createNodeServer(options: NodeServerOptions): Promise<FastifyInstance> {
   const { cache, cluster } = options;
@@ -123,7 +134,10 @@ export async function createNodeServer(options: NodeServerOptions): Promise<Fast
     logController: new LogController({ disableRequestLogging: level !== 'debug' && level !== 'trace' }),
     bodyLimit: options.bodyLimit ?? 8 * 1024 * 1024,
     forceCloseConnections: true,
-    serverFactory: limitedServerFactory(options.limits),
+    serverFactory: limitedServerFactory(
+      options.limits,
+      options.tls === undefined ? undefined : resolveTls(options.tls),
+    ),
     // A "__proto__" or "constructor" key in a body is data (a term's key),
     // kept as an own property by JSON.parse; the JSON-term decoder copies
     // with defineProperty, so no prototype is ever touched.

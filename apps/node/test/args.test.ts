@@ -112,6 +112,49 @@ describe('parseNodeArgs', () => {
     expect(usage()).toContain('SUPERCACHE_SECRET');
   });
 
+  it('reads the TLS flags and their environment variables; client auth defaults to require with a CA', () => {
+    const tls = ['--tls-cert', 'c.pem', '--tls-key', 'k.pem'];
+    expect(config([...base, ...tls]).tls).toEqual({
+      certFile: 'c.pem',
+      keyFile: 'k.pem',
+      clientAuth: 'none',
+    });
+    expect(config([...base, ...tls, '--tls-ca', 'ca.pem']).tls).toEqual({
+      certFile: 'c.pem',
+      keyFile: 'k.pem',
+      caFile: 'ca.pem',
+      clientAuth: 'require',
+    });
+    expect(config([...base, ...tls, '--tls-ca', 'ca.pem', '--tls-client-auth', 'none']).tls?.clientAuth).toBe(
+      'none',
+    );
+    expect(
+      config(base, {
+        SUPERCACHE_TLS_CERT: 'e.pem',
+        SUPERCACHE_TLS_KEY: 'ek.pem',
+        SUPERCACHE_TLS_CA: 'eca.pem',
+        SUPERCACHE_TLS_CLIENT_AUTH: 'require',
+      }).tls,
+    ).toEqual({ certFile: 'e.pem', keyFile: 'ek.pem', caFile: 'eca.pem', clientAuth: 'require' });
+    expect(config(base).tls).toBeUndefined();
+    expect(usage()).toContain('--tls-client-auth');
+  });
+
+  it('refuses TLS flags that do not go together, and http:// peers under TLS', () => {
+    expect(usageError([...base, '--tls-cert', 'c.pem'])).toMatch(/--tls-key/);
+    expect(usageError([...base, '--tls-key', 'k.pem'])).toMatch(/--tls-cert/);
+    expect(usageError([...base, '--tls-ca', 'ca.pem'])).toMatch(/--tls-cert/);
+    const tls = ['--tls-cert', 'c.pem', '--tls-key', 'k.pem'];
+    expect(usageError([...base, ...tls, '--tls-client-auth', 'require'])).toMatch(/--tls-ca/);
+    expect(usageError([...base, ...tls, '--tls-ca', 'ca.pem', '--tls-client-auth', 'maybe'])).toMatch(
+      /--tls-client-auth/,
+    );
+    expect(usageError([...base, ...tls, '--peers', 'b=http://127.0.0.1:4001'])).toMatch(/https/);
+    expect(config([...base, ...tls, '--peers', 'b=https://127.0.0.1:4001']).peers).toEqual([
+      { id: 'b', address: 'https://127.0.0.1:4001' },
+    ]);
+  });
+
   it('refuses bad input with a message naming the flag', () => {
     expect(usageError(['--secret', 's'])).toContain('--id');
     expect(usageError(['--id', 'a'])).toContain('--secret');

@@ -54,6 +54,8 @@ export {
   limitedServerFactory,
   resolveServerLimits,
 } from './server-limits.js';
+export type { Pem, ResolvedTls, TlsFiles, TlsOptions } from './tls.js';
+export { readTlsFiles, resolveTls } from './tls.js';
 export type { HttpTransportOptions } from './transport-http.js';
 export { HttpTransport } from './transport-http.js';
 export type {

@@ -12,8 +12,10 @@
  */
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { SuperCacheError } from '@supercache/storage';
+import { type ResolvedTls, tlsServerOptions } from './tls.js';
 
 /** Options of the bounded server; every one is in milliseconds or a count. */
 export interface ServerLimits {
@@ -128,23 +130,39 @@ export function connectionStats(server: Server): { open: number; refused: number
 }
 
 /**
- * A Fastify `serverFactory` that makes an `http.Server` with these limits.
- * @throws SuperCacheError `SC_ERR_BAD_CONFIG` (see {@link resolveServerLimits})
+ * A Fastify `serverFactory` that makes an `http.Server` with these limits,
+ * or an `https.Server` with `tls` (from `resolveTls`; with
+ * `requireClientCert`, a client without a certificate signed by its CA is
+ * refused during the handshake). A TLS handshake must end within
+ * `headersTimeoutMs`, so a client that connects and stalls is cut like a
+ * slow one.
+ * @throws SuperCacheError `SC_ERR_BAD_CONFIG` (see {@link resolveServerLimits};
+ *   a TLS setting without a certificate)
  */
-export function limitedServerFactory(limits: ServerLimits = {}): (handler: Handler) => Server {
+export function limitedServerFactory(
+  limits: ServerLimits = {},
+  tls?: ResolvedTls,
+): (handler: Handler) => Server {
   const l = resolveServerLimits(limits);
+  const secure = tls === undefined ? undefined : tlsServerOptions(tls);
   return (handler) => {
-    const server = createServer(
-      {
-        headersTimeout: l.headersTimeoutMs,
-        requestTimeout: l.requestTimeoutMs,
-        keepAliveTimeout: l.keepAliveTimeoutMs,
-        // How often the header and request timeouts are checked: a fraction
-        // of the shortest, so a slow client is cut close to its deadline.
-        connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(l.headersTimeoutMs / 4))),
-      },
-      handler,
-    );
+    const httpOptions = {
+      headersTimeout: l.headersTimeoutMs,
+      requestTimeout: l.requestTimeoutMs,
+      keepAliveTimeout: l.keepAliveTimeoutMs,
+      // How often the header and request timeouts are checked: a fraction
+      // of the shortest, so a slow client is cut close to its deadline.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(l.headersTimeoutMs / 4))),
+    };
+    // An https.Server is an http.Server to every caller here (Fastify, the
+    // connection counting below).
+    const server: Server =
+      secure === undefined
+        ? createServer(httpOptions, handler)
+        : (createHttpsServer(
+            { ...httpOptions, ...secure, handshakeTimeout: l.headersTimeoutMs },
+            handler,
+          ) as unknown as Server);
     server.maxConnections = l.maxConnections;
     if (l.idleTimeoutMs > 0) server.setTimeout(l.idleTimeoutMs);
     const counts: Counts = { open: 0, refused: 0, perAddress: new Map() };

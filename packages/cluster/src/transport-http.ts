@@ -29,6 +29,7 @@ import {
   type PeerEndpoint,
 } from './protocol.js';
 import { limitedServerFactory, resolveServerLimits, type ServerLimits } from './server-limits.js';
+import { isTlsErrorCode, type ResolvedTls, resolveTls, type TlsOptions, tlsConnectOptions } from './tls.js';
 
 /** Options of an {@link HttpTransport}. */
 export interface HttpTransportOptions {
@@ -75,6 +76,15 @@ export interface HttpTransportOptions {
    * {@link ServerLimits}). @defaultValue `DEFAULT_SERVER_LIMITS`
    */
   serverLimits?: ServerLimits;
+  /**
+   * TLS (see {@link TlsOptions}): the owned server speaks HTTPS with
+   * `cert`/`key` (and, with `requireClientCert`, refuses clients without a
+   * certificate from `ca`); calls verify peers against `ca` and present
+   * `cert`/`key` for mutual TLS. With it, peers must be `https:` URLs: a
+   * call to an `http:` peer fails with `SC_ERR_TLS` instead of sending the
+   * secret in clear.
+   */
+  tls?: TlsOptions;
 }
 
 const CONNECTION_CODES = new Set([
@@ -154,6 +164,7 @@ export class HttpTransport implements Transport, PeerEndpoint {
   readonly #bodyLimit: number;
   readonly #logger: boolean;
   readonly #limits: Readonly<Required<ServerLimits>>;
+  readonly #tls: ResolvedTls | undefined;
   readonly #handlers = new HandlerRegistry();
   readonly #engine: CallEngine;
   readonly #sender: Uint8Array;
@@ -167,7 +178,8 @@ export class HttpTransport implements Transport, PeerEndpoint {
 
   /**
    * @throws SuperCacheError `SC_ERR_BAD_CONFIG` on a missing node id or
-   * secret, or an option out of range; `SC_ERR_BAD_ARG` on a bad peer address.
+   * secret, an option out of range, or TLS options that do not load (see
+   * `resolveTls`); `SC_ERR_BAD_ARG` on a bad peer address.
    */
   constructor(options: HttpTransportOptions) {
     if (typeof options.nodeId !== 'string' || options.nodeId.length === 0 || options.nodeId.length > 256) {
@@ -188,6 +200,16 @@ export class HttpTransport implements Transport, PeerEndpoint {
     this.#bodyLimit = positiveInt('bodyLimit', options.bodyLimit ?? DEFAULT_BODY_LIMIT);
     this.#logger = options.logger ?? false;
     this.#limits = resolveServerLimits(options.serverLimits);
+    this.#tls = options.tls === undefined ? undefined : resolveTls(options.tls);
+    if (this.#tls !== undefined && this.#listen !== undefined && this.#tls.cert === undefined) {
+      throw new SuperCacheError(
+        'SC_ERR_BAD_CONFIG',
+        'a TLS transport that listens needs tls.cert and tls.key',
+        {
+          details: { option: 'cert' },
+        },
+      );
+    }
     const retries = options.retries ?? 2;
     if (!Number.isInteger(retries) || retries < 0) {
       throw new SuperCacheError('SC_ERR_BAD_CONFIG', 'retries must be a non-negative integer');
@@ -219,7 +241,10 @@ export class HttpTransport implements Transport, PeerEndpoint {
     for (const [peer, address] of Object.entries(options.peers ?? {})) this.setPeerAddress(peer, address);
   }
 
-  /** The URL the owned server listens on (`http://127.0.0.1:40123`), once started with `listen`. */
+  /**
+   * The URL the owned server listens on (`http://127.0.0.1:40123`, `https:`
+   * with TLS), once started with `listen`.
+   */
   get address(): string | undefined {
     return this.#address;
   }
@@ -299,7 +324,7 @@ export class HttpTransport implements Transport, PeerEndpoint {
         logger: this.#logger,
         forceCloseConnections: true,
         bodyLimit: this.#bodyLimit,
-        serverFactory: limitedServerFactory(this.#limits),
+        serverFactory: limitedServerFactory(this.#limits, this.#tls),
       });
       try {
         await server.register(supercachePeerPlugin, {
@@ -319,7 +344,7 @@ export class HttpTransport implements Transport, PeerEndpoint {
       const info = server.server.address() as AddressInfo;
       const printable = info.family === 'IPv6' ? `[${info.address}]` : info.address;
       this.#server = server;
-      this.#address = `http://${printable}:${info.port}`;
+      this.#address = `${this.#tls === undefined ? 'http' : 'https'}://${printable}:${info.port}`;
     }
     this.#running = true;
     this.#engine.running = true;
@@ -388,7 +413,15 @@ export class HttpTransport implements Transport, PeerEndpoint {
     if (pool === undefined) {
       const origin = this.#addresses.get(peer);
       if (origin === undefined) throw unavailableError(peer, 'no address is known for it');
+      if (this.#tls !== undefined && origin.startsWith('http:')) {
+        throw new SuperCacheError(
+          'SC_ERR_TLS',
+          `peer ${peer} is addressed as ${origin}: a TLS transport calls https: peers only`,
+          { details: { peer, address: origin } },
+        );
+      }
       pool = new Pool(origin, {
+        ...(this.#tls === undefined ? {} : { connect: tlsConnectOptions(this.#tls) }),
         connections: this.#connections,
         pipelining: 1,
         // Below the server's keep-alive timeout, so the client drops an idle
@@ -457,6 +490,16 @@ export class HttpTransport implements Transport, PeerEndpoint {
           cause: error,
           details: timeoutMs > 0 ? { peer, method, timeoutMs } : { peer, method },
         }),
+        connection: false,
+      };
+    }
+    if (isTlsErrorCode(code)) {
+      return {
+        error: new SuperCacheError(
+          'SC_ERR_TLS',
+          `TLS with ${peer} failed: ${code} (${(error as Error).message})`,
+          { cause: error, details: { peer, method, tlsCode: code } },
+        ),
         connection: false,
       };
     }

@@ -44,6 +44,7 @@ export type ErrorCode =
   | 'SC_ERR_STALE_EPOCH'
   | 'SC_ERR_NOT_OWNER'
   | 'SC_ERR_PEER_UNAVAILABLE'
+  | 'SC_ERR_TLS'
   | 'SC_ERR_TIMEOUT'
   | 'SC_ERR_QUORUM_TIMEOUT'
   | 'SC_ERR_NO_QUORUM'
@@ -158,6 +159,11 @@ export const ERROR_CODES = Object.freeze({
   SC_ERR_PEER_UNAVAILABLE: {
     meaning: 'A peer could not be reached (refused, reset, killed, partitioned).',
     retryable: true,
+  },
+  SC_ERR_TLS: {
+    meaning:
+      'A TLS handshake with a peer failed: a certificate was refused by either side (signed by another CA, issued to another name, missing), or one side does not speak TLS.',
+    retryable: false,
   },
   SC_ERR_TIMEOUT: { meaning: 'A peer call took longer than its timeout.', retryable: true },
   SC_ERR_QUORUM_TIMEOUT: { meaning: 'Not enough replicas answered in time.', retryable: true },
