@@ -244,6 +244,11 @@ export class ClusterBackend implements Backend {
           : table.serveShard(at.pd, name, args, undefined, undefined, token);
       return token ? run.then((r) => this.#noteWrite(owner.shard, r)) : run;
     }
+    // A node that has lost its quorum does not forward either: it answers
+    // SC_ERR_NO_QUORUM at once (retried until the failover window ends)
+    // instead of waiting on an owner it cannot reach, and a write it could
+    // not deliver is not left retrying to land after the split heals.
+    host.assertServing(table.name);
     host.counters.remoteCalls++;
     const body: Record<string, unknown> = { t: table.name, e: epoch, c: name, a: args };
     if ('p' in at) body.p = at.p;

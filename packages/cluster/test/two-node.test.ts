@@ -72,3 +72,35 @@ describe('a two-node cluster', () => {
     expect(await c.ownedSize('b', 'set')).toBe(held);
   });
 });
+
+describe('a node cut off from its quorum', () => {
+  it('answers SC_ERR_NO_QUORUM for keys owned across the cut instead of forwarding them', async () => {
+    const c = memoryCluster({ failureTimeoutMs: FAILURE_MS });
+    cluster = c;
+    for (const id of ['a', 'b', 'c']) await c.start(id, { tables: TABLES });
+    const keys = Array.from({ length: 100 }, (_v, i) => `k${i}`);
+    await c.table('a', 'set').insertMany(keys.map((k, i) => [k, i] as Tuple));
+    const table = c.node('c').getTable('set');
+    if (table === undefined) throw new Error('no table on c');
+    const elsewhere = keys.filter((k) => table.ownerOf(k).node !== 'c');
+    expect(elsewhere.length).toBeGreaterThan(0);
+    c.net.partition(['c'], ['a', 'b']);
+    expect(await eventually(() => !c.node('c').leaseHeld, FAILURE_MS * 20)).toBe(true);
+    const codes = await Promise.all(
+      elsewhere.slice(0, 10).map((k) =>
+        c
+          .table('c', 'set')
+          .insert([k, 'stranded'])
+          .then(
+            () => 'acknowledged',
+            (e: unknown) => (SuperCacheError.is(e) ? e.code : String(e)),
+          ),
+      ),
+    );
+    expect(codes).toEqual(Array(10).fill('SC_ERR_NO_QUORUM'));
+    c.net.heal();
+    expect(await eventually(() => c.node('a').view.members.join() === 'a,b,c', FAILURE_MS * 40)).toBe(true);
+    for (const k of elsewhere.slice(0, 10))
+      expect(await c.table('a', 'set').lookup(k)).toEqual([[k, keys.indexOf(k)]]);
+  });
+});
