@@ -19,7 +19,7 @@ export type OperationKind = 'exec' | 'broadcast' | 'execPartition' | 'broadcastP
 export interface OperationContext {
   /** The table: SuperCache's `main`, `kv` or `sys`, or a PartitionedTable's name. */
   readonly table: string;
-  /** The router command (`insert`, `lookup`, `kv.put`, …) or the cursor kind. */
+  /** The router command (`insert`, `lookup`, `kv.get`, …) or the cursor kind. */
   readonly command: string;
   /** The node that issued the operation (`'local'` in local mode unless `nodeId` is set). */
   readonly node: string;
