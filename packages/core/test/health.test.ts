@@ -2,6 +2,7 @@ import diagnostics from 'node:diagnostics_channel';
 import { CHANNELS, MemoryNetwork } from '@supercache/cluster';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { clusterProvider } from '../src/cluster.js';
+import { evaluateHealth, HealthMonitor, type HealthSnapshot } from '../src/health.js';
 import {
   type CacheHealth,
   DEFAULT_HEALTH,
@@ -10,6 +11,7 @@ import {
   PartitionedTable,
   SuperCache,
 } from '../src/index.js';
+import { FacadeLog } from '../src/log.js';
 import { expectCode } from './helpers.js';
 
 const FAST = { heartbeatMs: 50, failureTimeoutMs: 1000 };
@@ -300,5 +302,114 @@ describe('health of a 3-node cluster (memory transport)', () => {
     }
     expect(seen.length).toBeGreaterThan(0);
     expect(seen[0]).toMatchObject({ handoff: expect.any(String), phase: expect.any(String) });
+  });
+});
+
+describe('health rules (evaluateHealth)', () => {
+  const base = (): HealthSnapshot => ({
+    mode: 'distributed',
+    node: 'a',
+    nodeStatus: 'running',
+    epoch: 3,
+    leader: 'a',
+    nodes: [
+      { id: 'a', address: 'a', status: 'up', self: true, rttMs: 0, rttAvgMs: 0, lastContactMsAgo: 0 },
+      { id: 'b', address: 'b', status: 'up', self: false, rttMs: 2, rttAvgMs: 2, lastContactMsAgo: 10 },
+    ],
+    replication: {},
+    balance: {},
+    handoff: { active: false, committed: 0, aborted: 0, lastDurationMs: 0, lastEntries: 0 },
+    notes: [],
+    totals: { ok: 0, failed: 0 },
+    at: 0,
+  });
+  const kinds = (s: HealthSnapshot, errors = { ok: 0, failed: 0 }) =>
+    evaluateHealth(s, errors, DEFAULT_HEALTH).map((c) => `${c.kind}:${c.subject}`);
+
+  it('finds nothing in a healthy snapshot', () => {
+    expect(kinds(base())).toEqual([]);
+  });
+
+  it('raises node_down for a peer that is down (and no latency alert for it)', () => {
+    const s = base();
+    const down = {
+      ...s,
+      nodes: [s.nodes[0], { ...s.nodes[1], status: 'down', rttAvgMs: 900 }],
+    } as HealthSnapshot;
+    expect(kinds(down)).toEqual(['node_down:b']);
+  });
+
+  it('raises latency on the smoothed round-trip above latencyMs', () => {
+    const s = base();
+    const slow = { ...s, nodes: [s.nodes[0], { ...s.nodes[1], rttMs: 50, rttAvgMs: 101 }] } as HealthSnapshot;
+    expect(kinds(slow)).toEqual(['latency:b']);
+  });
+
+  it('raises replication_lag for a table whose backup lags more than lagMs', () => {
+    const s = base();
+    const r = {
+      placement: 'partitions',
+      factor: 2,
+      copies: 2,
+      replicas: 1,
+      shortfall: 0,
+      zeroCopy: false,
+      mode: 'async',
+      maxLagRecords: 12,
+      maxLagMs: 501,
+      outOfSync: 0,
+      partitions: [{ partition: 0, backup: 'b', records: 12, ms: 501, inSync: true }],
+    } as const;
+    expect(kinds({ ...s, replication: { main: r } })).toEqual(['replication_lag:main']);
+    expect(kinds({ ...s, replication: { main: { ...r, maxLagMs: 500 } } })).toEqual([]);
+  });
+
+  it('raises error_rate above errorRate over the window, and nothing for an empty window', () => {
+    expect(kinds(base(), { ok: 94, failed: 6 })).toEqual(['error_rate:a']);
+    expect(kinds(base(), { ok: 95, failed: 5 })).toEqual([]);
+    expect(kinds(base(), { ok: 0, failed: 0 })).toEqual([]);
+  });
+
+  it('counts the error window from the previous check', async () => {
+    let totals = { ok: 0, failed: 0 };
+    const alerts: HealthAlert[] = [];
+    const monitor = new HealthMonitor({
+      thresholds: { ...DEFAULT_HEALTH, intervalMs: 0 },
+      snapshot: () => ({ ...base(), totals }),
+      onAlert: (a) => alerts.push(a),
+      onCheck: () => {},
+      log: new FacadeLog(undefined, {}),
+    });
+    monitor.start();
+    totals = { ok: 90, failed: 10 };
+    expect(monitor.check().errorRate).toBeCloseTo(0.1);
+    // The next window has 100 successes: the rate falls and the alert clears.
+    totals = { ok: 190, failed: 10 };
+    expect(monitor.check().errorRate).toBe(0);
+    expect(alerts.map((a) => `${a.key} ${a.state}`)).toEqual(['error_rate:a raised', 'error_rate:a cleared']);
+  });
+});
+
+describe('PartitionedTable health in distributed mode (memory transport)', () => {
+  it('shows the three nodes of the table and its shard balance', async () => {
+    const net = new MemoryNetwork({ seed: 19 });
+    for (const id of ['p1', 'p2', 'p3']) {
+      const t = await PartitionedTable.start({
+        name: 'health_dist',
+        distributed: true,
+        nodeId: id,
+        partitions: 2,
+        sweepIntervalMs: 0,
+        peers: tables.map((x) => `${x.nodeId}=${x.nodeId}`),
+        clusterProvider: clusterProvider({ transport: net.createTransport(id), ...FAST }),
+        health: { intervalMs: 0 },
+      });
+      tables.push(t);
+    }
+    const h = (tables[0] as PartitionedTable).health();
+    expect(h.mode).toBe('distributed');
+    expect(h.nodes.map((n) => n.id).sort()).toEqual(['p1', 'p2', 'p3']);
+    expect(h.balance.health_dist?.placement).toBe('shards');
+    expect(h.replication.health_dist).toMatchObject({ copies: 1, zeroCopy: true });
   });
 });
