@@ -170,6 +170,23 @@ describe('health in local mode', () => {
     expect(reports).toHaveLength(5);
   });
 
+  it('does not keep the process alive: the check timer is unref-ed', async () => {
+    const made: { ms: number; timer: ReturnType<typeof setInterval> }[] = [];
+    const real = globalThis.setInterval;
+    const spy = vi.spyOn(globalThis, 'setInterval').mockImplementation(((fn: () => void, ms: number) => {
+      const timer = real(fn, ms);
+      made.push({ ms, timer });
+      return timer;
+    }) as typeof setInterval);
+    const cache = new SuperCache({ numPartition: 2, sweepIntervalMs: 0, health: { intervalMs: 60_000 } });
+    await cache.start();
+    caches.push(cache);
+    spy.mockRestore();
+    const ours = made.filter((m) => m.ms === 60_000);
+    expect(ours).toHaveLength(1);
+    expect(ours[0]?.timer.hasRef()).toBe(false);
+  });
+
   it('checks only on forceCheck() with intervalMs: 0', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     const cache = await local({ health: { intervalMs: 0 } });
