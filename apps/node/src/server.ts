@@ -19,7 +19,7 @@ import {
   supercachePeerPlugin,
   type TlsOptions,
 } from '@supercache/cluster';
-import type { SuperCache } from '@supercache/core';
+import type { HealthAlert, SuperCache } from '@supercache/core';
 import { SuperCacheError } from '@supercache/storage';
 import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import { type ClientApiLimits, registerClientApi } from './client-api.js';
@@ -96,6 +96,11 @@ export interface HealthBody {
   readonly members: ReadonlyArray<{ id: string; address: string; alive: boolean; rttMs: number }>;
   /** Per table: factor, mode, shortfall and lag per partition and backup (cluster nodes only). */
   readonly replication?: NodeHealthReport['replication'];
+  /**
+   * The cache's raised health alerts, as of its last check (`cache.health().alerts`;
+   * empty while the cache is stopped). Liveness stays `ok` while alerts are raised.
+   */
+  readonly alerts: readonly HealthAlert[];
 }
 
 declare module 'fastify' {
@@ -188,6 +193,7 @@ export async function createNodeServer(options: NodeServerOptions): Promise<Fast
   registerClientApi(app, cache, options.api);
 
   app.get('/health', async (): Promise<HealthBody> => {
+    const alerts = cache.started ? cache.health().alerts : [];
     if (cluster === undefined) {
       return {
         status: 'ok',
@@ -196,6 +202,7 @@ export async function createNodeServer(options: NodeServerOptions): Promise<Fast
         epoch: 0,
         leader: nodeId,
         members: [{ id: nodeId, address: 'local', alive: true, rttMs: 0 }],
+        alerts,
       };
     }
     const h = cluster.health();
@@ -207,6 +214,7 @@ export async function createNodeServer(options: NodeServerOptions): Promise<Fast
       leader: h.leader,
       members: h.members.map((m) => ({ id: m.id, address: m.address, alive: m.alive, rttMs: m.rttMs })),
       ...(h.replication === undefined ? {} : { replication: h.replication }),
+      alerts,
     };
   });
 

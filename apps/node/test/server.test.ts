@@ -251,6 +251,7 @@ describe('node server (local mode)', () => {
         state: 'running',
         epoch: 0,
         members: [{ id: 'n1' }],
+        alerts: [],
       });
     });
 

@@ -9,6 +9,7 @@
  * (the only hook distributed mode needs from core).
  */
 
+import type { HealthReport } from '@supercache/cluster';
 import type { ShardHashFn } from '@supercache/partition';
 import {
   type Backend,
@@ -30,6 +31,7 @@ import {
   WRITE_SHAPE,
 } from '@supercache/router';
 import { SuperCacheError, type TableType, type Term } from '@supercache/storage';
+import { type OperationKind, operationChannel, type TraceTarget } from './tracing.js';
 
 /**
  * A backend that can also address partitions by index and run fan-out
@@ -99,6 +101,12 @@ export interface GateOptions {
    * costs. @defaultValue false
    */
   readonly copy?: boolean;
+  /**
+   * Trace every command on the `supercache:operation` tracing channel with
+   * this table and node (only while the channel has subscribers).
+   * @defaultValue no tracing
+   */
+  readonly trace?: TraceTarget;
 }
 
 /**
@@ -115,6 +123,7 @@ export class GatedBackend implements ScopedBackend {
   readonly #what: string;
   readonly #checkOptions: boolean;
   readonly #copy: boolean;
+  readonly #trace: TraceTarget | undefined;
   #open = true;
 
   constructor(inner: ScopedBackend, what: string, options: GateOptions = {}) {
@@ -122,6 +131,7 @@ export class GatedBackend implements ScopedBackend {
     this.#what = what;
     this.#checkOptions = options.checkOptions === true;
     this.#copy = options.copy === true;
+    this.#trace = options.trace;
     this.type = inner.type;
     this.keyPos = inner.keyPos;
     this.local = inner.local;
@@ -157,7 +167,33 @@ export class GatedBackend implements ScopedBackend {
     }
   }
 
+  /** Runs `run` inside the tracing channel (callers checked that it has subscribers and this gate traces). */
+  #traced<T>(
+    kind: OperationKind,
+    command: string,
+    partition: number | undefined,
+    run: () => Promise<T>,
+  ): Promise<T> {
+    const t = this.#trace as TraceTarget;
+    const ctx =
+      partition === undefined
+        ? { table: t.table, command, node: t.node, kind }
+        : { table: t.table, command, node: t.node, kind, partition };
+    return operationChannel.tracePromise(run, ctx);
+  }
+
   exec(partitionData: Term, name: string, args: readonly unknown[], options?: ExecOptions): Promise<unknown> {
+    if (this.#trace === undefined || !operationChannel.hasSubscribers)
+      return this.#exec(partitionData, name, args, options);
+    return this.#traced('exec', name, undefined, () => this.#exec(partitionData, name, args, options));
+  }
+
+  #exec(
+    partitionData: Term,
+    name: string,
+    args: readonly unknown[],
+    options?: ExecOptions,
+  ): Promise<unknown> {
     if (!this.#open) return this.#closed(name);
     const refused = this.#refuse(name, options);
     if (refused !== undefined) return refused;
@@ -166,6 +202,12 @@ export class GatedBackend implements ScopedBackend {
   }
 
   broadcast(name: string, args: readonly unknown[], options?: ExecOptions): Promise<unknown> {
+    if (this.#trace === undefined || !operationChannel.hasSubscribers)
+      return this.#broadcast(name, args, options);
+    return this.#traced('broadcast', name, undefined, () => this.#broadcast(name, args, options));
+  }
+
+  #broadcast(name: string, args: readonly unknown[], options?: ExecOptions): Promise<unknown> {
     if (!this.#open) return this.#closed(name);
     const refused = this.#refuse(name, options);
     if (refused !== undefined) return refused;
@@ -173,7 +215,13 @@ export class GatedBackend implements ScopedBackend {
     return this.#inner.broadcast(name, copyArgs(args), options).then(copyData);
   }
 
-  async openCursor(kind: CursorKind, arg: unknown, options?: ExecOptions): Promise<BackendCursor> {
+  openCursor(kind: CursorKind, arg: unknown, options?: ExecOptions): Promise<BackendCursor> {
+    if (this.#trace === undefined || !operationChannel.hasSubscribers)
+      return this.#openCursor(kind, arg, options);
+    return this.#traced('cursor', kind, undefined, () => this.#openCursor(kind, arg, options));
+  }
+
+  async #openCursor(kind: CursorKind, arg: unknown, options?: ExecOptions): Promise<BackendCursor> {
     if (!this.#open) return this.#closed(kind);
     if (!this.#copy) return this.#inner.openCursor(kind, arg, options);
     const inner = await this.#inner.openCursor(kind, copyData(arg), options);
@@ -192,6 +240,19 @@ export class GatedBackend implements ScopedBackend {
     args: readonly unknown[],
     options?: ExecOptions,
   ): Promise<unknown> {
+    if (this.#trace === undefined || !operationChannel.hasSubscribers)
+      return this.#execPartition(partition, name, args, options);
+    return this.#traced('execPartition', name, partition, () =>
+      this.#execPartition(partition, name, args, options),
+    );
+  }
+
+  #execPartition(
+    partition: number,
+    name: string,
+    args: readonly unknown[],
+    options?: ExecOptions,
+  ): Promise<unknown> {
     if (!this.#open) return this.#closed(name);
     const refused = this.#refuse(name, options);
     if (refused !== undefined) return refused;
@@ -200,6 +261,19 @@ export class GatedBackend implements ScopedBackend {
   }
 
   broadcastPartitions(
+    partitions: readonly number[],
+    name: string,
+    args: readonly unknown[],
+    options?: ExecOptions,
+  ): Promise<unknown> {
+    if (this.#trace === undefined || !operationChannel.hasSubscribers)
+      return this.#broadcastPartitions(partitions, name, args, options);
+    return this.#traced('broadcastPartitions', name, undefined, () =>
+      this.#broadcastPartitions(partitions, name, args, options),
+    );
+  }
+
+  #broadcastPartitions(
     partitions: readonly number[],
     name: string,
     args: readonly unknown[],
@@ -284,6 +358,8 @@ export interface ClusterProvider {
   stop(): Promise<void>;
   /** Membership and placement, for `clusterStats()`. */
   clusterStats(): Promise<ClusterStats>;
+  /** The node's health report, for `health()`; without it a facade reports local-mode health. */
+  health?(): HealthReport;
 }
 
 /** The settings a {@link ClusterProviderFactory} receives. */

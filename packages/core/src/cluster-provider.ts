@@ -142,6 +142,7 @@ export function clusterProvider(options: ClusterProviderOptions): ClusterProvide
       async stop() {
         if (owned && node.started) await node.leave();
       },
+      health: () => node.health(),
       async clusterStats(): Promise<ClusterStats> {
         const health = node.health();
         const main = node.getTable(tables[0] ?? '');

@@ -33,8 +33,23 @@ export type {
   ReplicationMode,
   ScopedBackend,
 } from './backend.js';
+export type {
+  BalanceHealth,
+  CacheHealth,
+  HealthAlert,
+  HealthAlertKind,
+  HealthEvents,
+  NodeHealth,
+  ReplicationHealth,
+  ReplicationProgressEvent,
+} from './health.js';
+export { HEALTH_CHANNELS } from './health.js';
+export type { HealthOptions, HealthThresholds } from './health-options.js';
+export { DEFAULT_HEALTH } from './health-options.js';
 export type { LocalScopeOptions } from './local-view.js';
 export { LocalView } from './local-view.js';
+export type { Logger } from './log.js';
+export { debugEnabled, setDebug } from './log.js';
 export type {
   ClusterMode,
   LazyPutOptions,
@@ -66,3 +81,4 @@ export type {
   SuperCacheStats,
 } from './super-cache.js';
 export { SuperCache } from './super-cache.js';
+export type { OperationContext, OperationKind } from './tracing.js';

@@ -9,6 +9,8 @@ import type { FlushOn } from '@supercache/buffer';
 import type { Clock, TableType } from '@supercache/storage';
 import type { ClusterProviderFactory, ReplicationMode } from './backend.js';
 import { badConfig } from './errors.js';
+import { type HealthOptions, type HealthThresholds, resolveHealthOptions } from './health-options.js';
+import { type Logger, loggerOption } from './log.js';
 
 /** Where a SuperCache keeps its data. */
 export type ClusterMode = 'local' | 'distributed';
@@ -111,6 +113,18 @@ export interface SuperCacheOptions {
    * `cluster` is `'distributed'`; ignored in local mode.
    */
   clusterProvider?: ClusterProviderFactory;
+  /**
+   * Health checks: their interval and alert thresholds (see `health()`).
+   * @defaultValue `{ intervalMs: 5000, latencyMs: 100, lagMs: 500, errorRate: 0.05, imbalance: 0.3 }`
+   */
+  health?: HealthOptions;
+  /**
+   * A pino-compatible logger (`{ debug, info, warn, error }`) for lifecycle
+   * lines, health alerts and, while debug is on (`setDebug(true)` or
+   * `NODE_DEBUG=supercache`), debug lines. @defaultValue none: debug lines
+   * only, to stderr
+   */
+  logger?: Logger;
 }
 
 /** The validated configuration of a SuperCache, with every default filled in. */
@@ -131,6 +145,8 @@ export interface SuperCacheConfig {
   readonly nodeId: string | undefined;
   readonly lazyPut: Readonly<LazyPutOptions>;
   readonly clusterProvider: ClusterProviderFactory | undefined;
+  readonly health: HealthThresholds;
+  readonly logger: Logger | undefined;
 }
 
 /** Table types accepted everywhere. */
@@ -159,6 +175,8 @@ const SUPERCACHE_KEYS = new Set<string>([
   'nodeId',
   'lazyPut',
   'clusterProvider',
+  'health',
+  'logger',
 ]);
 const LAZY_KEYS = new Set<string>(['maxBatch', 'maxPending', 'maxWaiting', 'flushOn', 'onError']);
 
@@ -338,6 +356,8 @@ export function resolveSuperCacheOptions(options: SuperCacheOptions | undefined)
       cluster,
     );
   }
+  const health = resolveHealthOptions(owner, o.health);
+  const logger = loggerOption(owner, o.logger);
   return Object.freeze({
     keyPos,
     partitionPos,
@@ -356,5 +376,7 @@ export function resolveSuperCacheOptions(options: SuperCacheOptions | undefined)
     nodeId,
     lazyPut,
     clusterProvider,
+    health,
+    logger,
   });
 }

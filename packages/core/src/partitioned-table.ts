@@ -4,6 +4,7 @@
  * hashing over this node's `{node, partition}` shards.
  */
 
+import { EventEmitter } from 'node:events';
 import { createShardRouter, nodeShards, type Shard, type ShardHashFn } from '@supercache/partition';
 import {
   checkCallOptions,
@@ -44,6 +45,10 @@ import {
   type ScopedBackend,
 } from './backend.js';
 import { badConfig, notStarted, show } from './errors.js';
+import { type CacheHealth, type HealthEvents, HealthMonitor } from './health.js';
+import { type HealthOptions, type HealthThresholds, resolveHealthOptions } from './health-options.js';
+import { clusterSnapshot, localSnapshot } from './health-snapshot.js';
+import { FacadeLog, type Logger, loggerOption } from './log.js';
 import {
   checkKnownKeys,
   clockOption,
@@ -120,6 +125,13 @@ export interface PartitionedTableOptions {
   clock?: Clock;
   /** Expiry sweep interval in ms (`0` disables the timer). @defaultValue 1000 */
   sweepIntervalMs?: number;
+  /**
+   * Health checks: interval and alert thresholds (see {@link PartitionedTable.health}).
+   * @defaultValue `{ intervalMs: 5000, latencyMs: 100, lagMs: 500, errorRate: 0.05, imbalance: 0.3 }`
+   */
+  health?: HealthOptions;
+  /** A pino-compatible logger (`{ debug, info, warn, error }`). @defaultValue none: debug lines only, to stderr */
+  logger?: Logger;
 }
 
 /** What {@link PartitionedTable.info} reports. */
@@ -154,6 +166,8 @@ interface ResolvedTableOptions {
   readonly maxBytes: number;
   readonly clock: Clock | undefined;
   readonly sweepIntervalMs: number | undefined;
+  readonly health: HealthThresholds;
+  readonly logger: Logger | undefined;
 }
 
 const OWNER = 'PartitionedTable';
@@ -172,6 +186,8 @@ const KEYS = new Set<string>([
   'maxBytes',
   'clock',
   'sweepIntervalMs',
+  'health',
+  'logger',
 ]);
 const CALLBACK_KEYS = new Set<string>(['hash', 'nodeAdded', 'nodeRemoved']);
 
@@ -231,6 +247,8 @@ function resolveTableOptions(options: PartitionedTableOptions): ResolvedTableOpt
       o.sweepIntervalMs === undefined
         ? undefined
         : intOption(OWNER, 'sweepIntervalMs', o.sweepIntervalMs, 1000, 0, Number.MAX_SAFE_INTEGER),
+    health: resolveHealthOptions(OWNER, o.health),
+    logger: loggerOption(OWNER, o.logger),
   };
 }
 
@@ -368,7 +386,7 @@ export class PartitionedLocalView {
  * await t.stop();
  * ```
  */
-export class PartitionedTable {
+export class PartitionedTable extends EventEmitter<HealthEvents> {
   /** The table's name. */
   readonly name: string;
   /** Table type. */
@@ -389,8 +407,10 @@ export class PartitionedTable {
   #shardSet: ShardSet | undefined;
   #provider: ClusterProvider | undefined;
   #stopping: Promise<void> | undefined;
+  #monitor: HealthMonitor | undefined;
 
   private constructor(o: ResolvedTableOptions, nodeId: string, shards: readonly Shard[]) {
+    super();
     this.name = o.name;
     this.type = o.type;
     this.keyPos = o.keyPos;
@@ -470,6 +490,7 @@ export class PartitionedTable {
       // backend copies with the command, the gate over a cluster backend.
       const gate = new GatedBackend(backend, `PartitionedTable ${show(o.name)}`, {
         copy: provider !== undefined,
+        trace: { table: o.name, node: nodeId },
       });
       table.#gate = gate;
       table.#shardSet = shardSet;
@@ -479,6 +500,8 @@ export class PartitionedTable {
       let byNode = tables.get(o.name);
       if (byNode === undefined) tables.set(o.name, (byNode = new Map()));
       byNode.set(nodeId, table);
+      table.#monitor = table.#healthMonitor(o, provider);
+      table.#monitor.start();
       return table;
     } catch (e) {
       shardSet?.close();
@@ -530,6 +553,8 @@ export class PartitionedTable {
     if (this.#router === undefined) return Promise.resolve();
     this.#stopping = (async () => {
       this.#router = undefined;
+      this.#monitor?.stop();
+      this.#monitor = undefined;
       this.#gate?.close();
       this.#local.detach();
       this.#shardSet?.close();
@@ -546,6 +571,71 @@ export class PartitionedTable {
       }
     })();
     return this.#stopping;
+  }
+
+  /** The health monitor of a started table: the cluster node's health in distributed mode, one node otherwise. */
+  #healthMonitor(o: ResolvedTableOptions, provider: ClusterProvider | undefined): HealthMonitor {
+    const health = provider?.health?.bind(provider);
+    const name = this.name;
+    const log = new FacadeLog(o.logger, { facade: OWNER, table: name, node: this.nodeId });
+    return new HealthMonitor({
+      thresholds: o.health,
+      snapshot:
+        health === undefined
+          ? () =>
+              localSnapshot(
+                this.nodeId,
+                [name],
+                this.partitions,
+                'shards',
+                'async',
+                o.clock?.now() ?? Date.now(),
+              )
+          : () => clusterSnapshot(health(), { [name]: name }, [name]),
+      onAlert: (alert) => this.emit('healthAlert', alert),
+      onCheck: (report) => this.emit('healthCheck', report),
+      log,
+      clock: o.clock,
+    });
+  }
+
+  /**
+   * The table's health as this node sees it: members (status, RTT, last
+   * contact), the table's replication (a PartitionedTable keeps one copy of
+   * each shard: zero-copy, said in `notes`), shard balance, error rate
+   * since the last check and the alerts of the last check. See
+   * `SuperCache.health()` for the fields.
+   * @throws SuperCacheError `SC_ERR_NOT_STARTED`.
+   */
+  health(): CacheHealth {
+    const m = this.#monitor;
+    if (m === undefined) throw notStarted(`PartitionedTable ${show(this.name)}`, 'health');
+    return m.health();
+  }
+
+  /**
+   * Runs a health check now: raises and clears alerts (`healthAlert`,
+   * `supercache:health:alert`), then emits `healthCheck`.
+   * @throws SuperCacheError `SC_ERR_NOT_STARTED`.
+   */
+  async forceCheck(): Promise<CacheHealth> {
+    const m = this.#monitor;
+    if (m === undefined) throw notStarted(`PartitionedTable ${show(this.name)}`, 'forceCheck');
+    return m.check();
+  }
+
+  /**
+   * Changes the health-check interval or thresholds at run time (fields
+   * left out keep their value), as `SuperCache.configureHealth` does.
+   * @returns the thresholds now in force.
+   * @throws SuperCacheError `SC_ERR_BAD_CONFIG` naming the field; `SC_ERR_NOT_STARTED`.
+   */
+  configureHealth(options: HealthOptions): HealthThresholds {
+    const m = this.#monitor;
+    if (m === undefined) throw notStarted(`PartitionedTable ${show(this.name)}`, 'configureHealth');
+    const next = resolveHealthOptions(OWNER, options, m.thresholds);
+    m.reconfigure(next);
+    return next;
   }
 
   /**

@@ -5,6 +5,7 @@
  * in local and distributed mode.
  */
 
+import { EventEmitter } from 'node:events';
 import { WriteBuffer, type WriteBufferStats } from '@supercache/buffer';
 import { createPartitioner } from '@supercache/partition';
 import {
@@ -57,7 +58,11 @@ import {
   typedScoped,
 } from './backend.js';
 import { badArgument, notStarted, show } from './errors.js';
+import { type CacheHealth, type HealthEvents, HealthMonitor } from './health.js';
+import { type HealthOptions, type HealthThresholds, resolveHealthOptions } from './health-options.js';
+import { clusterSnapshot, localSnapshot } from './health-snapshot.js';
 import { LocalView } from './local-view.js';
+import { FacadeLog } from './log.js';
 import { resolveSuperCacheOptions, type SuperCacheConfig, type SuperCacheOptions } from './options.js';
 import { badProbe } from './probe.js';
 
@@ -152,6 +157,7 @@ interface Runtime {
   readonly queues: Map<string, Queue>;
   readonly stacks: Map<string, Stack>;
   readonly structs: Map<string, StructStore<object>>;
+  readonly monitor: HealthMonitor;
 }
 
 const WHAT = 'SuperCache';
@@ -199,8 +205,9 @@ function checkName(op: string, name: unknown): string {
  * await cache.stop();
  * ```
  */
-export class SuperCache {
+export class SuperCache extends EventEmitter<HealthEvents> {
   readonly #config: SuperCacheConfig;
+  readonly #log: FacadeLog;
   readonly #local: LocalView;
   readonly #keyPos: number;
   readonly #partitionPos: number;
@@ -214,7 +221,9 @@ export class SuperCache {
    * @throws SuperCacheError `SC_ERR_BAD_CONFIG` naming the invalid field and value.
    */
   constructor(options: SuperCacheOptions = {}) {
+    super();
     this.#config = resolveSuperCacheOptions(options);
+    this.#log = new FacadeLog(this.#config.logger, { facade: WHAT, node: this.#config.nodeId ?? 'local' });
     this.#keyPos = this.#config.keyPos;
     this.#partitionPos = this.#config.partitionPos;
     this.#maxPos = Math.max(this.#keyPos, this.#partitionPos);
@@ -307,6 +316,8 @@ export class SuperCache {
       this.#rt = rt;
       this.#local.attach(rt.mainBackend.local);
       this.#state = 'started';
+      rt.monitor.start();
+      this.#log.info('started', { mode: this.#config.cluster, numPartition: this.#config.numPartition });
     } catch (e) {
       this.#state = 'stopped';
       throw e;
@@ -320,6 +331,7 @@ export class SuperCache {
     let failure: unknown;
     try {
       if (rt !== undefined) {
+        rt.monitor.stop();
         try {
           await rt.buffer.stop();
         } catch (e) {
@@ -334,6 +346,7 @@ export class SuperCache {
       this.#rt = undefined;
       this.#state = 'stopped';
     }
+    this.#log.info('stopped');
     if (failure !== undefined) throw failure;
   }
 
@@ -418,9 +431,10 @@ export class SuperCache {
     // and sys backends. A cluster backend serves this node's keys from its own
     // tables, so its gates copy (a local backend already does).
     const copy = tables.provider !== undefined;
-    const gMain = new GatedBackend(bMain, WHAT, { copy });
-    const gKv = new GatedBackend(bKv, WHAT, { checkOptions: true, copy });
-    const gSys = new GatedBackend(bSys, WHAT, { checkOptions: true, copy });
+    const node = tables.provider?.nodeId ?? c.nodeId ?? 'local';
+    const gMain = new GatedBackend(bMain, WHAT, { copy, trace: { table: 'main', node } });
+    const gKv = new GatedBackend(bKv, WHAT, { checkOptions: true, copy, trace: { table: 'kv', node } });
+    const gSys = new GatedBackend(bSys, WHAT, { checkOptions: true, copy, trace: { table: 'sys', node } });
     const main = new TableRouter(gMain, { partitionPos: c.partitionPos });
     const lazy = c.lazyPut;
     const buffer = new WriteBuffer<Tuple>({
@@ -447,7 +461,35 @@ export class SuperCache {
       queues: new Map(),
       stacks: new Map(),
       structs: new Map(),
+      monitor: this.#monitor(tables.provider, node),
     };
+  }
+
+  /** The health monitor of a started cache: cluster health in distributed mode, one node in local mode. */
+  #monitor(provider: ClusterProvider | undefined, node: string): HealthMonitor {
+    const c = this.#config;
+    const clock = c.clock;
+    const health = provider?.health?.bind(provider);
+    const names = { main: 'supercache.main', kv: 'supercache.kv', sys: 'supercache.sys' };
+    return new HealthMonitor({
+      thresholds: c.health,
+      snapshot:
+        health === undefined
+          ? () =>
+              localSnapshot(
+                node,
+                ['main', 'kv', 'sys'],
+                c.numPartition,
+                'partitions',
+                c.replicationMode,
+                clock?.now() ?? Date.now(),
+              )
+          : () => clusterSnapshot(health(), names, ['main']),
+      onAlert: (alert) => this.emit('healthAlert', alert),
+      onCheck: (report) => this.emit('healthCheck', report),
+      log: this.#log,
+      clock,
+    });
   }
 
   #runtime(op: string): Runtime {
@@ -866,6 +908,45 @@ export class SuperCache {
       replicationMode: this.#config.replicationMode,
       replicationFactor: 1,
     };
+  }
+
+  // ---- health ------------------------------------------------------------
+
+  /**
+   * The health of the cluster and of each node as this node sees it: status,
+   * RTT and last contact per member, replication lag per table and
+   * partition (zero-copy in local mode, said in `notes`), partition balance,
+   * the error rate since the last check, and the alerts raised by the last
+   * check. Raises and clears nothing (see {@link SuperCache.forceCheck}).
+   * @throws SuperCacheError `SC_ERR_NOT_STARTED`.
+   */
+  health(): CacheHealth {
+    return this.#runtime('health').monitor.health();
+  }
+
+  /**
+   * Runs a health check now, as the periodic check does: raises alerts for
+   * thresholds crossed and clears those back within bounds (emitting
+   * `healthAlert` and publishing on `supercache:health:alert`), then
+   * emits `healthCheck`.
+   * @throws SuperCacheError `SC_ERR_NOT_STARTED`.
+   */
+  async forceCheck(): Promise<CacheHealth> {
+    return this.#runtime('forceCheck').monitor.check();
+  }
+
+  /**
+   * Changes the health-check interval or thresholds at run time (fields
+   * left out keep their value); the next check compares with them, so a
+   * `forceCheck()` after relaxing a threshold clears its alerts.
+   * @returns the thresholds now in force.
+   * @throws SuperCacheError `SC_ERR_BAD_CONFIG` naming the field; `SC_ERR_NOT_STARTED`.
+   */
+  configureHealth(options: HealthOptions): HealthThresholds {
+    const m = this.#runtime('configureHealth').monitor;
+    const next = resolveHealthOptions(WHAT, options, m.thresholds);
+    m.reconfigure(next);
+    return next;
   }
 
   // ---- structures ----------------------------------------------------------
