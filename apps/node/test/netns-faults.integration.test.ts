@@ -354,7 +354,7 @@ describe.skipIf(!support.ok)('real links cut between network namespaces', () => 
   }, 120_000);
 
   /** RF 2 sync under the checked load through every node while node c's link is degraded. */
-  async function degradedLink(label: string, degrade: (b: NetnsBed) => Promise<void>): Promise<void> {
+  async function degradedLink(label: string, degrade: (b: NetnsBed) => Promise<void>): Promise<NetnsBed> {
     const c = await startCluster(2, 'sync');
     await degrade(bed as NetnsBed);
     const load = new FaultLoad();
@@ -373,10 +373,15 @@ describe.skipIf(!support.ok)('real links cut between network namespaces', () => 
       `netns RF2 sync ${label} on c: ${summary(r)}; members at the end ${h.members.map((m) => m.id).join(',')}`,
     );
     expectClean(c, r);
+    return bed as NetnsBed;
   }
 
   it('RF 2 sync, one node losing 2 % of its packets each way (nftables): no acknowledged write lost, no stale read', async () => {
-    await degradedLink('2 % loss (nftables)', (b) => b.loss(index('c'), 2));
+    const b = await degradedLink('2 % loss (nftables)', (b) => b.loss(index('c'), 2));
+    // The link really lost packets while the load ran.
+    const dropped = await b.lossDropped(index('c'));
+    console.log(`netns RF2 sync 2 % loss: ${dropped} packets dropped on c's link`);
+    expect(dropped).toBeGreaterThan(0);
   }, 120_000);
 
   const netem = support.ok ? support.netem : { ok: false as const, reason: 'no bed' };

@@ -331,12 +331,39 @@ export class NetnsBed {
     const below = Math.round(lossPct * 100);
     const rules = [
       'table inet sc_loss {',
-      `  chain input { type filter hook input priority 0; policy accept; iifname "eth0" numgen random mod 10000 < ${below} drop; }`,
-      `  chain output { type filter hook output priority 0; policy accept; oifname "eth0" numgen random mod 10000 < ${below} drop; }`,
+      `  chain input { type filter hook input priority 0; policy accept; iifname "eth0" numgen random mod 10000 < ${below} counter drop; }`,
+      `  chain output { type filter hook output priority 0; policy accept; oifname "eth0" numgen random mod 10000 < ${below} counter drop; }`,
       '}',
     ].join('\n');
     await this.#nft(i, rules);
     this.#lossy.add(i);
+  }
+
+  /** Packets {@link loss} dropped so far on node `i`'s link (both directions). */
+  async lossDropped(i: number): Promise<number> {
+    if (!this.#lossy.has(i)) return 0;
+    const { stdout } = await run('ip', [
+      'netns',
+      'exec',
+      this.ns(i),
+      'nft',
+      '-j',
+      'list',
+      'table',
+      'inet',
+      'sc_loss',
+    ]);
+    let total = 0;
+    const walk = (v: unknown): void => {
+      if (Array.isArray(v)) for (const x of v) walk(x);
+      else if (v !== null && typeof v === 'object') {
+        const counter = (v as { counter?: { packets?: unknown } }).counter;
+        if (typeof counter?.packets === 'number') total += counter.packets;
+        for (const x of Object.values(v)) walk(x);
+      }
+    };
+    walk(JSON.parse(stdout));
+    return total;
   }
 
   async #nft(i: number, rules: string): Promise<void> {
