@@ -14,7 +14,7 @@ import {
   verifyModel as sharedVerifyModel,
 } from '@supercache/cluster/testing';
 import { JsonClient } from '../src/json-client.js';
-import { type NodeProcess, sourceCliCommand, spawnNode } from '../src/node-process.js';
+import { type NodeCommand, type NodeProcess, sourceCliCommand, spawnNode } from '../src/node-process.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -35,6 +35,16 @@ export async function eventually(
   }
 }
 
+/** Where and how each node runs, for a cluster outside 127.0.0.1 (see netns.ts). */
+export interface NodePlacement {
+  /** The command that starts node `id`. @defaultValue the CLI from source */
+  readonly command?: (id: string) => NodeCommand;
+  /** The address node `id` listens on. @defaultValue 127.0.0.1 */
+  readonly host?: (id: string) => string;
+  /** The URL the test's client uses for node `id` listening on `url`. @defaultValue `url` */
+  readonly clientUrl?: (id: string, url: string) => string | Promise<string>;
+}
+
 /** Real node processes sharing one secret. */
 export class ProcessCluster {
   readonly secret: string = randomBytes(12).toString('hex');
@@ -44,19 +54,25 @@ export class ProcessCluster {
   /** CLI flags every node of this cluster gets (e.g. `--replication-factor 3`). */
   readonly extraArgs: readonly string[];
   readonly #clientTimeoutMs: number | undefined;
+  readonly #placement: NodePlacement;
 
-  constructor(partitions = 16, options: { extraArgs?: readonly string[]; clientTimeoutMs?: number } = {}) {
+  constructor(
+    partitions = 16,
+    options: { extraArgs?: readonly string[]; clientTimeoutMs?: number; placement?: NodePlacement } = {},
+  ) {
     this.partitions = partitions;
     this.extraArgs = options.extraArgs ?? [];
     this.#clientTimeoutMs = options.clientTimeoutMs;
+    this.#placement = options.placement ?? {};
   }
 
   /** Starts node `id`, joining through every running node, and waits until it is ready. */
   async start(id: string): Promise<NodeProcess> {
     const peers: Record<string, string> = {};
     for (const [p, n] of this.nodes) peers[p] = n.url;
-    const node = await spawnNode(sourceCliCommand(ROOT), {
+    const node = await spawnNode(this.#placement.command?.(id) ?? sourceCliCommand(ROOT), {
       id,
+      ...(this.#placement.host === undefined ? {} : { host: this.#placement.host(id) }),
       secret: this.secret,
       peers,
       partitions: this.partitions,
@@ -66,7 +82,7 @@ export class ProcessCluster {
     this.nodes.set(id, node);
     this.clients.set(
       id,
-      new JsonClient(node.url, {
+      new JsonClient((await this.#placement.clientUrl?.(id, node.url)) ?? node.url, {
         connections: 8,
         ...(this.#clientTimeoutMs === undefined ? {} : { timeoutMs: this.#clientTimeoutMs }),
       }),
