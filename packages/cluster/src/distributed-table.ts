@@ -152,6 +152,12 @@ export interface TableHost {
    * holds: a node cut off from a quorum of its view serves nothing.
    */
   assertServing(table: string): void;
+  /**
+   * Throws `SC_ERR_STALE_EPOCH` (retryable, with this node's view) when
+   * `from` was removed from the view at an epoch after `epoch`: a request a
+   * removed node made under its old view never lands after its removal.
+   */
+  assertNotFenced(from: string, epoch: number): void;
 }
 
 export type { ChunkItem, DeltaItem, WireEntry } from './handoff-wire.js';
@@ -432,6 +438,7 @@ export class DistributedTable {
       }
     }
     if (remote.epoch > this.#host.view.epoch) await this.#host.syncView(remote.from, remote.epoch);
+    this.#host.assertNotFenced(remote.from, remote.epoch);
   }
 
   /**

@@ -38,6 +38,8 @@ export interface ClusterCounters {
   heartbeatFailures: number;
   /** Requests refused because this node's serving lease had lapsed (no quorum heard from recently). */
   leaseRefusals: number;
+  /** Requests refused because their sender was removed from the view after the epoch they were made at. */
+  fencedRequests: number;
   /** Replication records this node appended as a primary. */
   replicationRecords: number;
   /** Replication calls to a backup that failed (retried later). */
@@ -77,6 +79,7 @@ export function newCounters(): ClusterCounters {
     heartbeats: 0,
     heartbeatFailures: 0,
     leaseRefusals: 0,
+    fencedRequests: 0,
     replicationRecords: 0,
     replicationFailures: 0,
     replicationTimeouts: 0,

@@ -130,6 +130,8 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
   readonly #coordinator: ViewCoordinator;
   readonly #handlers: PeerHandlers;
   #view: View = EMPTY_VIEW;
+  /** Members removed from the view, with the epoch that removed them (for fencing their old requests). */
+  readonly #removedAt = new Map<string, number>();
   #status: NodeStatus = 'stopped';
   #starting: Promise<void> | undefined;
   #leaving: Promise<void> | undefined;
@@ -235,6 +237,18 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
    */
   get leaseHeld(): boolean {
     return this.#lease.holds(this.#view);
+  }
+
+  /** @internal See {@link TableHost.assertNotFenced}. */
+  assertNotFenced(from: string, epoch: number): void {
+    const removed = this.#removedAt.get(from);
+    if (removed === undefined || epoch >= removed) return;
+    this.counters.fencedRequests++;
+    throw new SuperCacheError(
+      'SC_ERR_STALE_EPOCH',
+      `node ${from} was removed at epoch ${removed}; its request made at epoch ${epoch} is refused`,
+      { retryable: true, details: { view: this.#view } },
+    );
   }
 
   /** @internal See {@link TableHost.assertServing}. */
@@ -662,7 +676,11 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
     for (const m of removed) {
       this.#detector.forget(m);
       this.#peers.remember(m, prev.addresses[m] ?? m, formerMs);
+      this.#removedAt.set(m, next.epoch);
     }
+    // Kept after a rejoin too: a request a node made before its removal can
+    // arrive late (a retransmission after a split heals), when it is a
+    // member again under a newer epoch.
     for (const m of next.members) this.#peers.unforget(m);
     const event: ViewChangeEvent = { node: this.nodeId, view: next, previous: prev, added, removed };
     this.#safeEmit(() => {

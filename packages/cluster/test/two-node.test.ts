@@ -104,3 +104,34 @@ describe('a node cut off from its quorum', () => {
       expect(await c.table('a', 'set').lookup(k)).toEqual([[k, keys.indexOf(k)]]);
   });
 });
+
+describe('a request from a node removed since it was made', () => {
+  it('is refused with SC_ERR_STALE_EPOCH and changes nothing; a member’s older request is still served', async () => {
+    const c = memoryCluster({ failureTimeoutMs: FAILURE_MS });
+    cluster = c;
+    for (const id of ['a', 'b', 'c']) await c.start(id, { tables: TABLES });
+    const old = c.node('a').view.epoch;
+    const table = c.node('a').getTable('set');
+    if (table === undefined) throw new Error('no table on a');
+    const k = Array.from({ length: 100 }, (_v, i) => `k${i}`).find(
+      (x) => table.ownerOf(x).node === 'a',
+    ) as string;
+    await c.table('a', 'set').insert([k, 'acknowledged']);
+    await c.crash('c');
+    expect(await eventually(() => c.node('a').view.members.join() === 'a,b', FAILURE_MS * 20)).toBe(true);
+    // c's write, made under its old view, arrives after its removal (as a
+    // retransmission does once a split heals).
+    const late = await table
+      .serveShard(k, 'insert', [[[k, 'from the past']]], { from: 'c', epoch: old })
+      .then(
+        () => 'served',
+        (e: unknown) => (SuperCacheError.is(e) ? `${e.code}:${e.retryable}` : String(e)),
+      );
+    expect(late).toBe('SC_ERR_STALE_EPOCH:true');
+    expect(await c.table('b', 'set').lookup(k)).toEqual([[k, 'acknowledged']]);
+    expect(c.node('a').health().stats.fencedRequests).toBe(1);
+    // b is still a member: its request made at the older epoch is served.
+    await table.serveShard(k, 'insert', [[[k, 'from b']]], { from: 'b', epoch: old });
+    expect(await c.table('b', 'set').lookup(k)).toEqual([[k, 'from b']]);
+  });
+});
