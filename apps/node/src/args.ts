@@ -286,6 +286,7 @@ export const OPTIONS: ReadonlyArray<{
 export function usage(): string {
   const lines = [
     'Usage: supercache-node --id <id> --secret <secret> [options]',
+    '       supercache-node status --peer <url> [--token <token>] [--json]   (the cluster at a glance)',
     '',
     'Options (flag wins over environment):',
   ];

@@ -11,10 +11,14 @@
  * SIGTERM / SIGINT: leave the cluster (hand the data off), close the
  * server, exit 0. A second signal exits at once with 130.
  * Usage errors exit with 2, a failed start with 1.
+ *
+ * `supercache-node status --peer URL` prints a running cluster at a glance
+ * instead (see `status.ts`).
  */
 
 import { parseNodeArgs, UsageError, usage } from './args.js';
 import { type NodeRuntime, startNodeRuntime } from './runtime.js';
+import { runStatus } from './status.js';
 
 function emit(event: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);
@@ -38,6 +42,11 @@ function fail(message: string, code: number): never {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'status') {
+    const io = { out: (s: string) => process.stdout.write(s), err: (s: string) => process.stderr.write(s) };
+    process.exitCode = await runStatus(process.argv.slice(3), process.env, io);
+    return;
+  }
   let parsed: ReturnType<typeof parseNodeArgs>;
   try {
     parsed = parseNodeArgs(process.argv.slice(2), process.env);

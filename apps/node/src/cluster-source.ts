@@ -83,6 +83,31 @@ export interface HandoffRecord {
   readonly error?: string;
 }
 
+/** A handoff this node takes part in, as its last progress event said (see `HandoffTracker`). */
+export interface ActiveHandoff {
+  readonly id: string;
+  readonly role: 'source' | 'target' | 'leader';
+  /** The last phase reported (`start`, `snapshot`, `delta`, `switch`, `staged`, `applied`). */
+  readonly phase: string;
+  readonly table?: string;
+  readonly peer?: string;
+  readonly entries: number;
+  readonly bytes: number;
+  readonly durationMs: number;
+  /** Share of the role's phases passed, 0 to 1. */
+  readonly progress: number;
+}
+
+/** Where one table's partitions live. */
+export interface TablePartitionMap {
+  readonly placement: 'partitions' | 'shards';
+  /**
+   * The copies of every partition, primary first (`'partitions'` tables);
+   * empty for `'shards'` tables, whose shards are per node (see `balance`).
+   */
+  readonly partitions: ReadonlyArray<readonly string[]>;
+}
+
 /** A cluster node as the server sees it (structurally, `ClusterNode`). */
 export interface ClusterSource {
   readonly nodeId: string;
@@ -90,4 +115,8 @@ export interface ClusterSource {
   health(): NodeHealthReport;
   /** The last handoffs this node led, oldest first (when the source records them). */
   recentHandoffs?(): readonly HandoffRecord[];
+  /** Where every table's partitions live under the current view (for `/dashboard`). */
+  partitionMap?(): Readonly<Record<string, TablePartitionMap>>;
+  /** Handoffs this node takes part in right now (for `/dashboard`). */
+  activeHandoffs?(): readonly ActiveHandoff[];
 }

@@ -23,7 +23,15 @@ import { clusterProvider } from '@supercache/core/cluster';
 import type { FastifyInstance } from 'fastify';
 import type { NodeConfig } from './args.js';
 import type { ClientApiLimits } from './client-api.js';
-import type { ClusterSource, HandoffRecord, NodeHealthReport } from './cluster-source.js';
+import type {
+  ActiveHandoff,
+  ClusterSource,
+  HandoffRecord,
+  NodeHealthReport,
+  TablePartitionMap,
+} from './cluster-source.js';
+import { HandoffTracker } from './dashboard-handoffs.js';
+import { partitionMapOf } from './dashboard-source.js';
 import { createNodeServer } from './server.js';
 
 /** How many led handoffs `/v1/stats` remembers. */
@@ -48,11 +56,21 @@ export interface NodeRuntime {
  */
 class LateClusterSource implements ClusterSource {
   readonly nodeId: string;
-  target: ClusterSource | undefined;
+  target: ClusterNode | undefined;
   readonly handoffs: HandoffRecord[] = [];
+  readonly tracker = new HandoffTracker();
 
   recentHandoffs(): readonly HandoffRecord[] {
     return this.handoffs;
+  }
+
+  partitionMap(): Record<string, TablePartitionMap> {
+    return this.target === undefined ? {} : partitionMapOf(this.target);
+  }
+
+  activeHandoffs(): readonly ActiveHandoff[] {
+    if (this.target !== undefined) this.tracker.committed(this.target.view.handoffs);
+    return this.tracker.active();
   }
 
   constructor(nodeId: string) {
@@ -195,6 +213,7 @@ export async function startNodeRuntime(config: NodeConfig): Promise<NodeRuntime>
     );
   });
   node.on('handoffProgress', (e) => {
+    source.tracker.observe(e);
     if (e.role !== 'leader' || (e.phase !== 'committed' && e.phase !== 'aborted')) return;
     app.log.info({ handoff: e.handoff, phase: e.phase, entries: e.entries, ms: e.durationMs }, 'handoff');
     source.handoffs.push({

@@ -4,7 +4,8 @@
  * - the peer routes (`/_supercache/v1/*`, MessagePack, cluster secret) from
  *   `@supercache/cluster`'s plugin, when a peer endpoint is given;
  * - the JSON client API (`/v1/tuples…`, `/v1/kv…`, `/v1/stats`);
- * - `/health` (liveness), `/ready` (readiness) and `/metrics` (Prometheus).
+ * - `/health` (liveness), `/ready` (readiness) and `/metrics` (Prometheus);
+ * - `/dashboard`, a live page, and `/dashboard/state`, its data (guarded like the client API).
  *
  * Logging is Fastify's own pino logger; errors of the JSON routes go
  * through one handler that maps codes to statuses with the cluster
@@ -24,6 +25,8 @@ import { SuperCacheError } from '@supercache/storage';
 import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import { type ClientApiLimits, registerClientApi } from './client-api.js';
 import type { ClusterSource, NodeHealthReport } from './cluster-source.js';
+import { registerDashboardPage, registerDashboardState } from './dashboard.js';
+import { OpsSeries } from './dashboard-series.js';
 import { errorBody, jsonErrorHandler } from './http-errors.js';
 import { termToJson } from './json-terms.js';
 import { NodeMetrics } from './metrics.js';
@@ -165,8 +168,11 @@ export async function createNodeServer(options: NodeServerOptions): Promise<Fast
   });
   const metrics = new NodeMetrics(cache, cluster, nodeId);
   app.decorate('supercacheMetrics', metrics);
+  const series = new OpsSeries();
 
   app.addHook('onResponse', async (request, reply) => {
+    if (request.routeOptions.url?.startsWith('/v1/'))
+      series.observe(reply.elapsedTime, reply.statusCode >= 500);
     metrics.httpDuration.observe(
       {
         method: request.method,
@@ -191,6 +197,9 @@ export async function createNodeServer(options: NodeServerOptions): Promise<Fast
   }
 
   registerClientApi(app, cache, options.api);
+  // The data sits beside the client API, behind the same guard; the page itself holds no data.
+  registerDashboardState(app, { cache, cluster, nodeId, series });
+  registerDashboardPage(app);
 
   app.get('/health', async (): Promise<HealthBody> => {
     const alerts = cache.started ? cache.health().alerts : [];
