@@ -339,6 +339,27 @@ async function main(): Promise<void> {
   );
   console.log('');
 
+  // The facade checks its health every 5 s (or now, with forceCheck()) and
+  // publishes every threshold crossed, and every one cleared, as an alert on
+  // supercache:health:alert (and as 'healthAlert' events). Tightening the
+  // latency threshold to 0 ms makes every peer cross it; restoring it clears them.
+  const alerts: string[] = [];
+  const onAlert = (message: unknown): void => {
+    const x = message as { node: string; kind: string; subject: string; state: string };
+    if (x.node === a.id && x.kind === 'latency') alerts.push(`${x.kind} ${x.subject} ${x.state}`);
+  };
+  diagnostics.subscribe('supercache:health:alert', onAlert);
+  a.cache.configureHealth({ latencyMs: 0 });
+  const checked = await a.cache.forceCheck();
+  a.cache.configureHealth({ latencyMs: 100 });
+  await a.cache.forceCheck();
+  diagnostics.unsubscribe('supercache:health:alert', onAlert);
+  console.log(
+    `Alerts from node a on supercache:health:alert (latency threshold 0 ms, then 100 ms again): ` +
+      `${alerts.join(', ')}; active during the check: ${checked.alerts.length}`,
+  );
+  console.log('');
+
   // ── 6. A node stopped hard ──────────────────────────────────────────────
   console.log('=== A node stopped hard ===\n');
   const removed = new Promise<string>((resolve) => a.node.once('nodeDown', resolve));

@@ -74,6 +74,11 @@ describe('examples/distributed-mode.ts', () => {
     );
     // The health report, as returned and as published on the diagnostics channel.
     expect(stdout).toContain('Health reports that arrived on supercache:health:check: a, b, c');
+    // An alert raised and cleared, as it arrived on supercache:health:alert.
+    for (const peer of ['b', 'c']) {
+      expect(stdout).toContain(`latency ${peer} raised`);
+      expect(stdout).toContain(`latency ${peer} cleared`);
+    }
     expect(stdout).toMatch(/Node a: status=running epoch=\d+ leader=a successRate=1\n/);
     for (const id of ['a', 'b', 'c']) expect(stdout).toMatch(new RegExp(`member ${id}: alive=true`));
     expect(stdout).toContain(
