@@ -281,6 +281,17 @@ export class HandoffParticipant {
     const n = delta
       ? handoffSides(t).target.stageDelta(h, e, items as DeltaItem[])
       : handoffSides(t).target.stageChunk(h, e, items as ChunkItem[]);
+    let staged = 0;
+    for (const other of ctx.tables.values()) staged += handoffSides(other).target.stagedCounts(h)?.bytes ?? 0;
+    if (staged > ctx.settings.maxStagedBytes) {
+      this.#known.delete(h);
+      this.#drop(h);
+      throw new SuperCacheError(
+        'SC_ERR_LIMIT',
+        `handoff ${h} staged ${staged} bytes on node ${ctx.nodeId}, over maxStagedBytes (${ctx.settings.maxStagedBytes}); dropped`,
+        { details: { h, bytes: staged, limit: ctx.settings.maxStagedBytes } },
+      );
+    }
     const c = handoffSides(t).target.stagedCounts(h);
     ctx.progress({
       handoff: h,

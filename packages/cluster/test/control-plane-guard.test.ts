@@ -7,6 +7,7 @@
 
 import { SuperCacheError, type Tuple } from '@supercache/storage';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ClusterNode } from '../src/node.js';
 import type { View } from '../src/view.js';
 import { type MemoryCluster, memoryCluster } from './cluster-memory-harness.js';
 import { eventually } from './cluster-suite.js';
@@ -224,6 +225,31 @@ describe('guarded handoffs', () => {
     expect(await Promise.all(forged)).toEqual(seen.flatMap(() => ['SC_ERR_FORBIDDEN', 'SC_ERR_STALE_EPOCH']));
     await allKeysIntact(c, 'd');
     await x.stop();
+  });
+});
+
+describe('bounded staging', () => {
+  it('drops an incoming handoff past maxStagedBytes and refuses it with SC_ERR_LIMIT', async () => {
+    const c = await threeNodes();
+    const before = views(c);
+    const d = new ClusterNode({
+      nodeId: 'd',
+      transport: c.net.createTransport('d', { timeoutMs: 2000 }),
+      peers: [{ id: 'a', address: 'a' }],
+      heartbeatMs: 50,
+      failureTimeoutMs: 500,
+      joinAttempts: 1,
+      maxStagedBytes: 64,
+    });
+    d.table('set', { type: 'set', numPartitions: 16 });
+    const seen: string[] = [];
+    c.node('a').on('handoffProgress', (e) => {
+      if (e.role === 'leader' && e.phase === 'aborted' && e.error !== undefined) seen.push(e.error);
+    });
+    expect(await refusal(d.start())).toBe('SC_ERR_HANDOFF');
+    expect(seen.some((m) => m.includes('maxStagedBytes'))).toBe(true);
+    expect(views(c)).toEqual(before);
+    await allKeysIntact(c, 'c');
   });
 });
 
