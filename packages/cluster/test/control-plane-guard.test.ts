@@ -7,6 +7,7 @@
 
 import { SuperCacheError, type Tuple } from '@supercache/storage';
 import { afterEach, describe, expect, it } from 'vitest';
+import { handoffSides } from '../src/distributed-table.js';
 import { ClusterNode } from '../src/node.js';
 import type { View } from '../src/view.js';
 import { type MemoryCluster, memoryCluster } from './cluster-memory-harness.js';
@@ -250,6 +251,49 @@ describe('bounded staging', () => {
     expect(seen.some((m) => m.includes('maxStagedBytes'))).toBe(true);
     expect(views(c)).toEqual(before);
     await allKeysIntact(c, 'c');
+  });
+});
+
+describe('staged handoffs nobody commits', () => {
+  it('drops what a handoff staged when neither its commit nor its abort arrives in time', async () => {
+    const c = await threeNodes();
+    const T2 = { type: 'set', numPartitions: 8 } as const;
+    for (const id of ['a', 'b', 'c']) c.node(id).table('t2', T2);
+    for (const id of ['a', 'b', 'c']) await c.node(id).getTable('t2')!.ready();
+    for (let i = 0; i < 50; i++)
+      await c
+        .node('a')
+        .getTable('t2')!
+        .router.insert([`t${i}`, i]);
+    const d = new ClusterNode({
+      nodeId: 'd',
+      transport: c.net.createTransport('d', { timeoutMs: 2000 }),
+      peers: [{ id: 'a', address: 'a' }],
+      heartbeatMs: 50,
+      failureTimeoutMs: 500,
+      joinAttempts: 1,
+      handoffTimeoutMs: 1000,
+      cursorIdleMs: 2000,
+    });
+    c.nodes.set('d', d);
+    await d.start();
+    // The handoff that makes d a host of t2 fails at the switch, and its abort never reaches d.
+    for (const id of ['a', 'b', 'c'])
+      c.node(id).transport.handle('sc.handoffSwitch', () => {
+        throw new SuperCacheError('SC_ERR_TIMEOUT', 'switch lost');
+      });
+    d.transport.handle('sc.handoffAbort', () => true);
+    const staged = new Set<string>();
+    d.on('handoffProgress', (e) => {
+      if (e.role === 'target' && e.phase === 'staged' && e.table === 't2') staged.add(e.handoff);
+    });
+    const t2 = d.table('t2', T2);
+    expect(await refusal(t2.ready())).toBe('SC_ERR_HANDOFF');
+    expect(staged.size).toBeGreaterThan(0);
+    const target = handoffSides(t2).target;
+    expect([...staged].some((h) => target.stagedCounts(h) !== undefined)).toBe(true);
+    expect(await eventually(() => [...staged].every((h) => target.stagedCounts(h) === undefined))).toBe(true);
+    expect(d.view.members).toEqual(['a', 'b', 'c', 'd']);
   });
 });
 
