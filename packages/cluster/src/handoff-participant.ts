@@ -267,17 +267,18 @@ export class HandoffParticipant {
     const t = this.tableOf(body);
     const h = str(body, 'h');
     const e = int(body, 'e');
+    const items = list<unknown>(body, 'items');
+    // Every item is checked before any is staged: a bad one stages nothing
+    // (and is a 400 whoever sent it); then the sender, for a known handoff.
+    const shape = { keyPos: t.spec.keyPos, shards: t.shards.shardCount };
+    if (delta) checkDeltaItems(items, shape, ctx.settings.hlc);
+    else checkChunkItems(items, shape, ctx.settings.hlc);
     const k = this.#knownFor(h, from, 'source');
     if (e !== k.epoch) {
       throw new SuperCacheError('SC_ERR_STALE_EPOCH', `handoff ${h} leads to epoch ${k.epoch}, not ${e}`, {
         details: { h, epoch: k.epoch },
       });
     }
-    const items = list<unknown>(body, 'items');
-    // Every item is checked before any is staged: a bad one stages nothing.
-    const shape = { keyPos: t.spec.keyPos, shards: t.shards.shardCount };
-    if (delta) checkDeltaItems(items, shape, ctx.settings.hlc);
-    else checkChunkItems(items, shape, ctx.settings.hlc);
     const n = delta
       ? handoffSides(t).target.stageDelta(h, e, items as DeltaItem[])
       : handoffSides(t).target.stageChunk(h, e, items as ChunkItem[]);

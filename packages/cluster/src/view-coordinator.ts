@@ -222,6 +222,7 @@ export class ViewCoordinator {
     let bytes = 0;
     // Members new in `next` receive data without a prepare: tell them which handoff, from whom.
     const newcomers = next.members.filter((m) => !sources.includes(m) && m !== ctx.nodeId);
+    for (const m of newcomers) ctx.settings.transport.setPeerAddress(m, next.addresses[m] ?? m);
     try {
       await Promise.all(
         newcomers.map((m) => ctx.callNode(m, 'sc.handoffExpect', { h: hid, prev, next }, timeoutMs)),
