@@ -92,7 +92,7 @@ export class ClusterBackend implements Backend {
       const v = e.details?.view;
       if (v !== undefined) {
         try {
-          if (this.#host.adoptView(assertView(v))) return 'adopted';
+          if (this.#host.offerView(assertView(v))) return 'adopted';
         } catch {
           // a malformed view is ignored; the heartbeat will converge
         }

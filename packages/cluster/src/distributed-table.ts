@@ -139,8 +139,12 @@ export interface TableHost {
   swallowed(where: string, error: unknown): void;
   /** Pulls the view from `from` when it is newer than this node's. */
   syncView(from: string, epoch: number): Promise<void>;
-  /** Adopts a view when newer; true when adopted. */
-  adoptView(view: View): boolean;
+  /**
+   * A newer view carried by a redirect (relayed, so its sender is not
+   * known): adopted only when it needs no check, otherwise pulled from the
+   * leader. True when adopted at once.
+   */
+  offerView(view: View): boolean;
   /** Calls a node (this one directly, without the network). */
   callNode<T = unknown>(peer: string, method: string, body: unknown, timeoutMs?: number): Promise<T>;
   /** Resolves once this node hosts `table` in the view (or rejects if it cannot). */
@@ -606,7 +610,8 @@ export class DistributedTable {
     }
     if (epoch > this.#host.view.epoch) await this.#host.syncView(from, epoch);
     const view = this.#host.view;
-    if (epoch < view.epoch) throw staleEpoch(view, this.name, epoch);
+    // Only the epoch this node holds: a newer one it could not adopt is not expected.
+    if (epoch !== view.epoch) throw staleEpoch(view, this.name, epoch);
     if (!Number.isInteger(p) || p < 0 || p >= this.spec.numPartitions) {
       throw new SuperCacheError('SC_ERR_BAD_REQUEST', `table ${this.name} has no partition ${String(p)}`);
     }

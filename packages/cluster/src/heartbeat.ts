@@ -9,6 +9,7 @@
 import type { Body } from './fields.js';
 import { isRecord } from './fields.js';
 import type { NodeContext } from './node-context.js';
+import { forbidden } from './view-guard.js';
 
 /** What the heartbeat needs from the view coordinator. */
 export interface HeartbeatHooks {
@@ -16,6 +17,20 @@ export interface HeartbeatHooks {
   changing(): boolean;
   /** Called on the leader when members have been silent past the failure timeout. */
   suspect(dead: readonly string[]): void;
+}
+
+/** The body of a ping from the node of `ctx` (see {@link Heartbeat.pingBody}). */
+export function pingBodyOf(ctx: NodeContext): Body {
+  const v = ctx.view;
+  return {
+    id: ctx.nodeId,
+    s: ctx.status,
+    e: v.epoch,
+    a: ctx.settings.address,
+    c: v.cluster,
+    n: v.members.length,
+    l: v.members[0] ?? '',
+  };
 }
 
 /** Heartbeat loop and split healing of one node. */
@@ -37,9 +52,13 @@ export class Heartbeat {
     return { c: v.cluster, n: v.members.length, l: v.members[0] ?? '' };
   }
 
-  /** The body of a ping (and of its answer). */
+  /**
+   * The body of a ping (and of its answer): the node it comes from (`id`,
+   * checked against the authenticated sender), its lifecycle state (`s`),
+   * epoch, address and strength.
+   */
   pingBody(): Body {
-    return { e: this.#ctx.view.epoch, a: this.#ctx.settings.address, ...this.strength() };
+    return pingBodyOf(this.#ctx);
   }
 
   /** One heartbeat tick: ping members not already being pinged, outsiders now and then, and suspect the silent. */
@@ -84,8 +103,12 @@ export class Heartbeat {
       ctx.counters.heartbeatFailures++;
       return;
     }
+    // An answer counts only from the node it names (an address now serving another node does not).
+    if (!isRecord(r) || r.id !== m) {
+      ctx.counters.heartbeatFailures++;
+      return;
+    }
     ctx.detector.roundTrip(m, performance.now() - t0);
-    if (!isRecord(r)) return;
     const e = typeof r.e === 'number' ? r.e : 0;
     // Only an answer from the same view renews the lease: a peer that moved
     // on to a newer view (perhaps one without this node) does not vouch for it.
@@ -111,14 +134,23 @@ export class Heartbeat {
           timeoutMs: this.#timeoutMs(),
           alone: true,
         })) as Body;
-        if (isRecord(r) && this.weakerThan(r)) await this.mergeInto(id, address);
+        if (isRecord(r) && r.id === id && this.weakerThan(r)) await this.mergeInto(id, address);
       }),
     );
   }
 
-  /** Answers a ping from `from`. */
+  /**
+   * Answers a ping from `from`.
+   * @throws SuperCacheError `SC_ERR_FORBIDDEN` when the ping names another node than its sender.
+   */
   answer(b: Body, from: string): Body {
     const ctx = this.#ctx;
+    if (b.id !== from) {
+      throw forbidden(`node ${ctx.nodeId} refuses a heartbeat from ${from} naming ${String(b.id)}`, {
+        from,
+        named: typeof b.id === 'string' ? b.id : null,
+      });
+    }
     const e = typeof b.e === 'number' ? b.e : 0;
     const sameCluster = b.c === undefined || b.c === ctx.view.cluster;
     if (sameCluster && e > ctx.view.epoch) void ctx.syncView(from, e);

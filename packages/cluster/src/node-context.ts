@@ -11,6 +11,7 @@ import type { ClusterCounters } from './health.js';
 import type { FailureDetector, PeerDirectory, ServingLease } from './membership.js';
 import type { NodeSettings, NodeStatus } from './node-options.js';
 import type { View } from './view.js';
+import type { ViewGuard } from './view-guard.js';
 import type { TableJoin } from './view-ops.js';
 
 /** The shared state and operations of one node. */
@@ -32,8 +33,15 @@ export interface NodeContext {
   /** The smallest member this node believes alive. */
   readonly leader: string | undefined;
   setStatus(status: NodeStatus): void;
-  /** Adopts a newer view; true when adopted. */
+  /** Adopts a newer view this node made; true when adopted. */
   adoptView(view: View): boolean;
+  /**
+   * Adopts a newer view `from` sent, after the guard's checks.
+   * @throws SuperCacheError `SC_ERR_FORBIDDEN` when they refuse it (the view is unchanged).
+   */
+  adoptFrom(view: View, from: string): boolean;
+  /** The checks of views, proposals and announcements from peers. */
+  readonly guard: ViewGuard;
   /** Drops the view and all data: the node is about to join another cluster. */
   resetForMerge(): void;
   /** Joins the cluster through any known peer (see ClusterNode.start). */

@@ -68,6 +68,14 @@ export interface ClusterNodeOptions {
   /** Entries per handoff chunk. @defaultValue 2000 */
   handoffChunkSize?: number;
   /**
+   * Most bytes (estimated as the handoff counts them) this node stages for
+   * one incoming handoff; past it the handoff's staged data is dropped and
+   * its senders get `SC_ERR_LIMIT`, so the leader aborts it. Keep it above
+   * the share of data one node receives when another joins or leaves.
+   * @defaultValue 1073741824 (1 GiB)
+   */
+  maxStagedBytes?: number;
+  /**
    * Most ms a command waits while its data is held for a handoff switch
    * before failing with `SC_ERR_HANDOFF` (retryable); a source whose hold
    * lasts twice as long aborts its handoff. @defaultValue 5000
@@ -102,6 +110,7 @@ export interface NodeSettings {
   readonly callTimeoutMs: number;
   readonly handoffTimeoutMs: number;
   readonly handoffChunkSize: number;
+  readonly maxStagedBytes: number;
   readonly holdTimeoutMs: number;
   readonly joinAttempts: number;
   readonly cursorIdleMs: number;
@@ -197,6 +206,7 @@ export function resolveNodeOptions(options: ClusterNodeOptions): NodeSettings {
     callTimeoutMs: positiveInt(options.callTimeoutMs ?? 5000, 'callTimeoutMs'),
     handoffTimeoutMs: positiveInt(options.handoffTimeoutMs ?? 120_000, 'handoffTimeoutMs'),
     handoffChunkSize: positiveInt(options.handoffChunkSize ?? 2000, 'handoffChunkSize'),
+    maxStagedBytes: positiveInt(options.maxStagedBytes ?? 2 ** 30, 'maxStagedBytes'),
     holdTimeoutMs: positiveInt(options.holdTimeoutMs ?? 5000, 'holdTimeoutMs'),
     joinAttempts: positiveInt(options.joinAttempts ?? 5, 'joinAttempts'),
     cursorIdleMs: positiveInt(options.cursorIdleMs ?? 60_000, 'cursorIdleMs'),

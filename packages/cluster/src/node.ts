@@ -57,7 +57,8 @@ import {
   type View,
 } from './view.js';
 import { ViewCoordinator } from './view-coordinator.js';
-import type { TableJoin } from './view-ops.js';
+import { ViewGuard } from './view-guard.js';
+import { isQuorum, type TableJoin, viewSig } from './view-ops.js';
 
 export type { ClusterNodeOptions, NodeStatus, PeerInfo } from './node-options.js';
 
@@ -129,6 +130,8 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
   readonly #heartbeat: Heartbeat;
   readonly #coordinator: ViewCoordinator;
   readonly #handlers: PeerHandlers;
+  readonly #guard: ViewGuard;
+  readonly #handoff: HandoffParticipant;
   #view: View = EMPTY_VIEW;
   /** Members removed from the view, with the epoch that removed them (for fencing their old requests). */
   readonly #removedAt = new Map<string, number>();
@@ -158,6 +161,7 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
     this.#lease = new ServingLease(s.nodeId, s.clock, s.leaseMs);
     this.#peers = new PeerDirectory(s.nodeId, s.clock, s.peers);
     this.#ctx = this.#context();
+    this.#guard = new ViewGuard(this.#ctx);
     this.#coordinator = new ViewCoordinator(this.#ctx);
     this.#heartbeat = new Heartbeat(this.#ctx, {
       changing: () => this.#coordinator.changing,
@@ -166,7 +170,7 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
     this.#handlers = new PeerHandlers(this.#ctx, this.transport, {
       heartbeat: this.#heartbeat,
       coordinator: this.#coordinator,
-      handoff: new HandoffParticipant(this.#ctx),
+      handoff: (this.#handoff = new HandoffParticipant(this.#ctx)),
     });
   }
 
@@ -196,6 +200,10 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
         this.#status = status;
       },
       adoptView: (v) => this.adoptView(v),
+      adoptFrom: (v, from) => this.#adoptFrom(v, from),
+      get guard() {
+        return node.#guard;
+      },
       resetForMerge: () => this.#resetForMerge(),
       join: () => this.#join(),
       syncView: (from, epoch) => this.syncView(from, epoch),
@@ -544,6 +552,7 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
     every(s.heartbeatMs, () => this.#heartbeat.tick());
     every(Math.max(1000, Math.floor(s.cursorIdleMs / 2)), () => {
       for (const t of this.#tables.values()) t.shards.reapCursors(s.cursorIdleMs);
+      this.#handoff.sweep();
     });
     if (s.discover !== undefined && s.refreshMs > 0) {
       every(s.refreshMs, () => {
@@ -739,20 +748,75 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
     }
   }
 
-  /** @internal See {@link TableHost.syncView}. */
+  /**
+   * Adopts a newer view of this node's cluster that `from` sent, if the
+   * guard's rules allow it (see `view-guard.ts`).
+   * @throws SuperCacheError `SC_ERR_FORBIDDEN` when they do not; the view is unchanged.
+   */
+  #adoptFrom(view: View, from: string): boolean {
+    const cur = this.#view;
+    if (this.#stopped || view.epoch <= cur.epoch) return false;
+    if (cur.cluster !== '' && view.cluster !== cur.cluster) return false;
+    this.#guard.check(view, from);
+    return this.adoptView(view);
+  }
+
+  /** @internal See {@link TableHost.offerView}. */
+  offerView(view: View): boolean {
+    const cur = this.#view;
+    if (this.#stopped || view.epoch <= cur.epoch) return false;
+    if (cur.cluster === '') return this.adoptView(view);
+    const leader = this.leader;
+    if (leader !== undefined && leader !== this.nodeId) void this.syncView(leader, view.epoch);
+    return false;
+  }
+
+  /**
+   * @internal See {@link TableHost.syncView}. The view pulled is adopted
+   * when the guard allows it from `from`; otherwise only when a quorum of
+   * this node's view holds it (asked one by one): a node the others removed
+   * during a split, or one that missed the election of a new leader, learns
+   * the view that way, and no single member can make it adopt another.
+   */
   syncView(from: string, epoch: number): Promise<void> {
     if (epoch <= this.#view.epoch || from === this.nodeId) return Promise.resolve();
     const pending = this.#syncing.get(from);
     if (pending !== undefined) return pending;
-    const p = this.transport
-      .call(from, 'sc.view', {}, { timeoutMs: this.callTimeoutMs, idempotent: true })
-      .then((v) => {
-        this.adoptView(assertView(v));
+    const p = this.#pullView(from)
+      .then(async (v) => {
+        try {
+          this.#adoptFrom(v, from);
+        } catch (e) {
+          if (!(SuperCacheError.is(e) && e.code === 'SC_ERR_FORBIDDEN')) throw e;
+          if (!(await this.#quorumHolds(v, from))) throw e;
+          this.adoptView(v);
+        }
       })
       .catch((e: unknown) => this.#swallowed(`view sync from ${from}`, e))
       .finally(() => this.#syncing.delete(from));
     this.#syncing.set(from, p);
     return p;
+  }
+
+  async #pullView(from: string): Promise<View> {
+    return assertView(
+      await this.transport.call(from, 'sc.view', {}, { timeoutMs: this.callTimeoutMs, idempotent: true }),
+    );
+  }
+
+  /** True when a quorum of this node's view (`from` and the other members, asked) holds exactly `view`. */
+  async #quorumHolds(view: View, from: string): Promise<boolean> {
+    const cur = this.#view;
+    if (view.cluster !== cur.cluster) return false;
+    const sig = viewSig(view);
+    const others = cur.members.filter((m) => m !== this.nodeId && m !== from);
+    const answers = await Promise.allSettled(others.map((m) => this.#pullView(m)));
+    const voters = [from];
+    answers.forEach((a, i) => {
+      if (a.status === 'fulfilled' && a.value.cluster === view.cluster && viewSig(a.value) === sig)
+        voters.push(others[i] as string);
+    });
+    return this.#view === cur && isQuorum(cur.members, voters);
   }
 
   /** @internal See {@link TableHost.callNode}. */

@@ -73,8 +73,11 @@ function register(on: PeerHandlers, transport: Transport, ctx: NodeContext, part
   // Membership and views
   add('sc.ping', (b, from) => heartbeat.answer(b, from));
   add('sc.view', () => ctx.view);
-  add('sc.viewPropose', (b) => {
-    const ok = coordinator.promise(assertView(b.view));
+  add('sc.viewPropose', (b, from) => {
+    const draft = assertView(b.view);
+    ctx.guard.checkProposal(draft, from);
+    const ok = coordinator.promise(draft);
+    if (ok) ctx.guard.announce(draft, from);
     // With the promise, what this node holds of each replicated table: the
     // leader promotes the copy that applied the most.
     const seqs: Record<string, Record<string, number>> = {};
@@ -83,12 +86,12 @@ function register(on: PeerHandlers, transport: Transport, ctx: NodeContext, part
         if (t.replicator !== undefined) seqs[t.name] = t.replicator.copySeqs();
     return { ok, e: ctx.view.epoch, seqs };
   });
-  add('sc.viewCommit', (b) => {
-    ctx.adoptView(assertView(b.view));
+  add('sc.viewCommit', (b, from) => {
+    ctx.adoptFrom(assertView(b.view), from);
     return { e: ctx.view.epoch };
   });
   add('sc.join', (b) => coordinator.handleJoin(b));
-  add('sc.leave', (b) => coordinator.handleLeave(b));
+  add('sc.leave', (b, from) => coordinator.handleLeave(b, from));
   add('sc.tableJoin', (b) => coordinator.handleTableJoin(b));
   // Data plane
   add('sc.exec', (b, from) =>
@@ -160,10 +163,11 @@ function register(on: PeerHandlers, transport: Transport, ctx: NodeContext, part
       ),
   );
   // Handoff
-  add('sc.handoffPrepare', (b) => handoff.prepare(b));
-  add('sc.handoffSwitch', (b) => handoff.switch(b));
+  add('sc.handoffPrepare', (b, from) => handoff.prepare(b, from));
+  add('sc.handoffExpect', (b, from) => handoff.expect(b, from));
+  add('sc.handoffSwitch', (b, from) => handoff.switch(b, from));
   add('sc.handoffChunk', (b, from) => handoff.stage(b, from, false));
   add('sc.handoffDelta', (b, from) => handoff.stage(b, from, true));
   add('sc.handoffDone', (b, from) => handoff.done(b, from));
-  add('sc.handoffAbort', (b) => handoff.abort(b));
+  add('sc.handoffAbort', (b, from) => handoff.abort(b, from));
 }

@@ -356,6 +356,7 @@ export class MemoryTransport implements Transport, PeerEndpoint {
   readonly nodeId: string;
   readonly #network: MemoryNetwork;
   readonly #handlers = new HandlerRegistry();
+  readonly #addresses = new Map<string, string>();
   readonly #engine: CallEngine;
   readonly #sender: Uint8Array;
   #running = false;
@@ -403,8 +404,14 @@ export class MemoryTransport implements Transport, PeerEndpoint {
     this.#handlers.set(method, handler);
   }
 
-  /** Ignored: nodes find each other by id on the network. */
-  setPeerAddress(_peer: string, _address: string): void {}
+  /**
+   * Where calls to `peer` go: the node whose id is `address` (as a URL is for
+   * HTTP). Nodes are found by id until an address says otherwise.
+   */
+  setPeerAddress(peer: string, address: string): void {
+    if (address === peer) this.#addresses.delete(peer);
+    else this.#addresses.set(peer, address);
+  }
 
   /** Starts serving and calling; idempotent. */
   async start(): Promise<void> {
@@ -456,7 +463,14 @@ export class MemoryTransport implements Transport, PeerEndpoint {
       ? encodeBatchRequest(this.#sender, flight.calls)
       : encodeCallRequest(this.#sender, flight.calls[0]!.method, flight.calls[0]!.body);
     this.#network
-      .send(this.nodeId, peer, flight.isBatch, request, flight.calls.length, flight.controller.signal)
+      .send(
+        this.nodeId,
+        this.#addresses.get(peer) ?? peer,
+        flight.isBatch,
+        request,
+        flight.calls.length,
+        flight.controller.signal,
+      )
       .then(
         (answer) => {
           if (!flight.abandoned) this.#engine.complete(flight, peer, answer.status, answer.body);

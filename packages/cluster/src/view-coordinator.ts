@@ -10,6 +10,7 @@
 
 import { SuperCacheError } from '@supercache/storage';
 import { type Body, int, isRecord, str } from './fields.js';
+import { pingBodyOf } from './heartbeat.js';
 import type { NodeContext } from './node-context.js';
 import {
   assertView,
@@ -24,6 +25,7 @@ import {
   type TableSpec,
   type View,
 } from './view.js';
+import { forbidden } from './view-guard.js';
 import { isQuorum, type TableJoin, viewSig, withMember, without } from './view-ops.js';
 
 /** The leader's side of view changes, and every member's promises. */
@@ -218,7 +220,13 @@ export class ViewCoordinator {
     ctx.progress({ handoff: hid, role: 'leader', phase: 'start', entries: 0, bytes: 0, durationMs: 0 });
     let entries = 0;
     let bytes = 0;
+    // Members new in `next` receive data without a prepare: tell them which handoff, from whom.
+    const newcomers = next.members.filter((m) => !sources.includes(m) && m !== ctx.nodeId);
+    for (const m of newcomers) ctx.settings.transport.setPeerAddress(m, next.addresses[m] ?? m);
     try {
+      await Promise.all(
+        newcomers.map((m) => ctx.callNode(m, 'sc.handoffExpect', { h: hid, prev, next }, timeoutMs)),
+      );
       await Promise.all(
         sources.map((s) => ctx.callNode(s, 'sc.handoffPrepare', { h: hid, prev, next }, timeoutMs)),
       );
@@ -305,6 +313,7 @@ export class ViewCoordinator {
     if (!this.#isLeader()) return assertView(await this.#forward('sc.join', body));
     checkConfig({ ...DEFAULT_CONFIG, ...(body.config as Partial<ClusterConfig>) }, ctx.settings.config, id);
     this.#checkTables(id, tables);
+    await this.#checkJoiner(id, address);
     return this.#enqueue(async () => {
       this.#checkTables(id, tables);
       if (ctx.view.members.includes(id)) {
@@ -316,11 +325,47 @@ export class ViewCoordinator {
     });
   }
 
-  /** `sc.leave`: removes a member after handing its data over. */
-  async handleLeave(body: Body): Promise<View> {
+  /**
+   * Calls `address` back and checks that the node answering there is `id`,
+   * joining: a join cannot claim another node's address, nor restart a
+   * member that is running.
+   * @throws SuperCacheError `SC_ERR_FORBIDDEN` when another node (or a running one) answers.
+   */
+  async #checkJoiner(id: string, address: string): Promise<void> {
+    const ctx = this.#ctx;
+    if (id === ctx.nodeId) throw forbidden(`node ${id} is the leader itself`, { id, address });
+    // A peer id of its own, so the address of a member of that id is not replaced while checking.
+    const probe = `${id}?join`;
+    ctx.settings.transport.setPeerAddress(probe, address);
+    const r = (await ctx.settings.transport.call(probe, 'sc.ping', pingBodyOf(ctx), {
+      timeoutMs: ctx.settings.callTimeoutMs,
+      alone: true,
+    })) as Body;
+    if (!isRecord(r) || r.id !== id || r.s !== 'joining') {
+      throw forbidden(
+        `join of ${id} refused: the node at ${address} is ${isRecord(r) ? String(r.id) : 'unknown'}` +
+          ` (${isRecord(r) ? String(r.s) : 'no answer'}), not ${id} joining`,
+        { id, address, answered: isRecord(r) && typeof r.id === 'string' ? r.id : null },
+      );
+    }
+  }
+
+  /**
+   * `sc.leave`: removes a member after handing its data over. Sent by the
+   * member itself (or forwarded); the leader checks that the member is
+   * leaving when another node asks.
+   * @throws SuperCacheError `SC_ERR_FORBIDDEN` when the member is not leaving.
+   */
+  async handleLeave(body: Body, from: string): Promise<View> {
     const ctx = this.#ctx;
     const id = str(body, 'id');
     if (!this.#isLeader()) return assertView(await this.#forward('sc.leave', body));
+    if (from !== id && id !== ctx.nodeId && ctx.view.members.includes(id)) {
+      const r = (await ctx.callNode(id, 'sc.ping', pingBodyOf(ctx))) as Body;
+      if (!isRecord(r) || r.id !== id || r.s !== 'leaving') {
+        throw forbidden(`leave of ${id} asked by ${from} refused: ${id} is not leaving`, { id, from });
+      }
+    }
     return this.#enqueue(async () => {
       if (!ctx.view.members.includes(id)) return ctx.view;
       return this.#changeView((v) => without(v, [id]), true);

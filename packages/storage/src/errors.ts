@@ -38,6 +38,7 @@ export type ErrorCode =
   | 'SC_ERR_BUFFER_STOPPED'
   | 'SC_ERR_BUFFER_FULL'
   | 'SC_ERR_UNAUTHORIZED'
+  | 'SC_ERR_FORBIDDEN'
   | 'SC_ERR_PAYLOAD_TOO_LARGE'
   | 'SC_ERR_BAD_REQUEST'
   | 'SC_ERR_UNKNOWN_METHOD'
@@ -139,6 +140,11 @@ export const ERROR_CODES = Object.freeze({
   SC_ERR_BUFFER_STOPPED: { meaning: 'The lazyPut write buffer is stopped.', retryable: false },
   SC_ERR_BUFFER_FULL: { meaning: 'The write buffer and its wait queue are full.', retryable: true },
   SC_ERR_UNAUTHORIZED: { meaning: 'A peer request had no cluster secret or a wrong one.', retryable: false },
+  SC_ERR_FORBIDDEN: {
+    meaning:
+      'A member sent a control-plane message the protocol does not allow from it (a view not following from the current one, a handoff or replication message from a non-participant, a join whose address answers for another node).',
+    retryable: false,
+  },
   SC_ERR_PAYLOAD_TOO_LARGE: { meaning: 'A peer request body is over the size limit.', retryable: false },
   SC_ERR_BAD_REQUEST: {
     meaning: 'A peer request could not be decoded or has the wrong shape.',
