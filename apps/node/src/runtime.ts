@@ -9,8 +9,9 @@
  * share of the data. `/ready` answers 503 until that is done.
  */
 
+import { promises as dns } from 'node:dns';
 import type { AddressInfo } from 'node:net';
-import { ClusterNode, HttpTransport, type ServerLimits } from '@supercache/cluster';
+import { ClusterNode, dnsDiscovery, HttpTransport, type ServerLimits } from '@supercache/cluster';
 import { SuperCache } from '@supercache/core';
 import { clusterProvider } from '@supercache/core/cluster';
 import type { FastifyInstance } from 'fastify';
@@ -18,6 +19,13 @@ import type { NodeConfig } from './args.js';
 import type { ClientApiLimits } from './client-api.js';
 import type { ClusterSource, HandoffRecord, NodeHealthReport } from './cluster-source.js';
 import { createNodeServer } from './server.js';
+
+/** A resolver that asks the given DNS servers instead of the system's. */
+function resolverOn(servers: readonly string[]): dns.Resolver {
+  const resolver = new dns.Resolver();
+  resolver.setServers([...servers]);
+  return resolver;
+}
 
 /** How many led handoffs `/v1/stats` remembers. */
 const MAX_HANDOFF_RECORDS = 32;
@@ -145,6 +153,21 @@ export async function startNodeRuntime(config: NodeConfig): Promise<NodeRuntime>
     transport,
     address,
     peers: config.peers,
+    ...(config.discover === undefined
+      ? {}
+      : {
+          discover: dnsDiscovery({
+            name: config.discover.name,
+            records: config.discover.records,
+            // The bound port: peers listen on the same one (A/AAAA records carry no port).
+            port: Number(new URL(address).port),
+            secret: config.secret,
+            nodeId: config.id,
+            ...(config.discover.dnsServers === undefined
+              ? {}
+              : { resolver: resolverOn(config.discover.dnsServers) }),
+          }),
+        }),
     ...(config.failureTimeoutMs === undefined ? {} : { failureTimeoutMs: config.failureTimeoutMs }),
     ...(config.heartbeatMs === undefined ? {} : { heartbeatMs: config.heartbeatMs }),
     ...(config.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: config.maxClockSkewMs }),
