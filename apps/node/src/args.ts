@@ -3,6 +3,7 @@
  * wins over its environment variable, which wins over the default.
  */
 
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { TableType } from '@supercache/storage';
 import { LOG_LEVELS, type LogLevel } from './server.js';
@@ -19,6 +20,10 @@ export interface NodeConfig {
   readonly host: string;
   readonly port: number;
   readonly peers: readonly PeerArg[];
+  /** `--discover-dns` / `--discover-srv`: the DNS name peers are found through, re-resolved every 5 s. */
+  readonly discover?:
+    | { readonly records: 'a' | 'srv'; readonly name: string; readonly dnsServers?: readonly string[] }
+    | undefined;
   readonly secret: string;
   readonly partitions: number;
   readonly tableType: TableType;
@@ -202,6 +207,24 @@ export const OPTIONS: ReadonlyArray<{
     description: 'Comma list of `id=http://host:port` to join through; none forms a new cluster.',
   },
   {
+    flag: '--discover-dns',
+    env: 'SUPERCACHE_DISCOVER_DNS',
+    default: '(none)',
+    description: 'DNS name whose A/AAAA records are the peers, on this node’s --port (a headless Service).',
+  },
+  {
+    flag: '--discover-srv',
+    env: 'SUPERCACHE_DISCOVER_SRV',
+    default: '(none)',
+    description: 'DNS name whose SRV records are the peers (`_supercache._tcp.<service>`).',
+  },
+  {
+    flag: '--dns-servers',
+    env: 'SUPERCACHE_DNS_SERVERS',
+    default: '(the system’s)',
+    description: 'Comma list of DNS servers (`ip` or `ip:port`) that discovery asks.',
+  },
+  {
     flag: '--secret',
     env: 'SUPERCACHE_SECRET',
     default: '(required)',
@@ -341,6 +364,48 @@ export function parsePeers(raw: string): PeerArg[] {
   return out;
 }
 
+const DNS_NAME_RE =
+  /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?$/;
+
+/**
+ * `--discover-dns` / `--discover-srv`, at most one of them.
+ * @throws UsageError on both, a malformed name, or A/AAAA discovery with `--port 0`.
+ */
+function discoverArg(
+  dnsName: string | undefined,
+  srvName: string | undefined,
+  serversRaw: string | undefined,
+  port: number,
+): NodeConfig['discover'] {
+  if (dnsName !== undefined && srvName !== undefined) {
+    throw new UsageError('give --discover-dns or --discover-srv, not both');
+  }
+  const name = dnsName ?? srvName;
+  if (name === undefined) {
+    if (serversRaw !== undefined)
+      throw new UsageError('--dns-servers needs --discover-dns or --discover-srv');
+    return undefined;
+  }
+  const flag = dnsName === undefined ? '--discover-srv' : '--discover-dns';
+  if (!DNS_NAME_RE.test(name)) throw new UsageError(`${flag} "${name}" is not a DNS name`);
+  if (dnsName !== undefined && port === 0) {
+    throw new UsageError('--discover-dns finds peers on this node’s --port, which must not be 0');
+  }
+  const records = dnsName === undefined ? 'srv' : 'a';
+  if (serversRaw === undefined) return { records, name };
+  const dnsServers = serversRaw
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
+  for (const server of dnsServers) {
+    if (isIP(server.replace(/^\[(.*)\](:\d+)?$/, '$1').replace(/^([^:]+):\d+$/, '$1')) === 0) {
+      throw new UsageError(`--dns-servers entry "${server}" must be an IP address, optionally with :port`);
+    }
+  }
+  if (dnsServers.length === 0) throw new UsageError('--dns-servers is empty');
+  return { records, name, dnsServers };
+}
+
 /**
  * Parses argv (without `node` and the script) and the environment.
  * @throws UsageError on an unknown flag, a missing value, or an invalid one.
@@ -360,6 +425,9 @@ export function parseNodeArgs(
         host: { type: 'string' },
         port: { type: 'string' },
         peers: { type: 'string' },
+        'discover-dns': { type: 'string' },
+        'discover-srv': { type: 'string' },
+        'dns-servers': { type: 'string' },
         secret: { type: 'string' },
         partitions: { type: 'string' },
         'table-type': { type: 'string' },
@@ -428,6 +496,12 @@ export function parseNodeArgs(
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
   const peers = parsePeers(pick('peers', 'SUPERCACHE_PEERS') ?? '').filter((p) => p.id !== id);
+  const discover = discoverArg(
+    pick('discover-dns', 'SUPERCACHE_DISCOVER_DNS'),
+    pick('discover-srv', 'SUPERCACHE_DISCOVER_SRV'),
+    pick('dns-servers', 'SUPERCACHE_DNS_SERVERS'),
+    port,
+  );
   const limits: Record<string, number | undefined> = {};
   for (const f of LIMIT_FLAGS) {
     const raw = pick(f.flag, f.env);
@@ -457,6 +531,7 @@ export function parseNodeArgs(
       host,
       port,
       peers,
+      ...(discover === undefined ? {} : { discover }),
       secret,
       partitions,
       tableType,

@@ -9,9 +9,11 @@
  * share of the data. `/ready` answers 503 until that is done.
  */
 
+import { promises as dns } from 'node:dns';
 import type { AddressInfo } from 'node:net';
 import {
   ClusterNode,
+  dnsDiscovery,
   HttpTransport,
   type ResolvedTls,
   readTlsFiles,
@@ -33,6 +35,13 @@ import type {
 import { HandoffTracker } from './dashboard-handoffs.js';
 import { partitionMapOf } from './dashboard-source.js';
 import { createNodeServer } from './server.js';
+
+/** A resolver that asks the given DNS servers instead of the system's. */
+function resolverOn(servers: readonly string[]): dns.Resolver {
+  const resolver = new dns.Resolver();
+  resolver.setServers([...servers]);
+  return resolver;
+}
 
 /** How many led handoffs `/v1/stats` remembers. */
 const MAX_HANDOFF_RECORDS = 32;
@@ -191,6 +200,21 @@ export async function startNodeRuntime(config: NodeConfig): Promise<NodeRuntime>
     transport,
     address,
     peers: config.peers,
+    ...(config.discover === undefined
+      ? {}
+      : {
+          discover: dnsDiscovery({
+            name: config.discover.name,
+            records: config.discover.records,
+            // The bound port: peers listen on the same one (A/AAAA records carry no port).
+            port: Number(new URL(address).port),
+            secret: config.secret,
+            nodeId: config.id,
+            ...(config.discover.dnsServers === undefined
+              ? {}
+              : { resolver: resolverOn(config.discover.dnsServers) }),
+          }),
+        }),
     ...(config.failureTimeoutMs === undefined ? {} : { failureTimeoutMs: config.failureTimeoutMs }),
     ...(config.heartbeatMs === undefined ? {} : { heartbeatMs: config.heartbeatMs }),
     ...(config.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: config.maxClockSkewMs }),

@@ -30,6 +30,8 @@ export type {
   WireEntry,
 } from './distributed-table.js';
 export { DistributedTable } from './distributed-table.js';
+export type { DnsDiscoveryOptions, DnsResolver, DnsTarget } from './dns-discovery.js';
+export { dnsDiscovery, identifyPeer, resolveDnsPeers } from './dns-discovery.js';
 export type { ClusterEvents, HandoffPhase, HandoffProgressEvent, ViewChangeEvent } from './events.js';
 export { CHANNELS } from './events.js';
 export type {

@@ -11,6 +11,10 @@ import type { TableRouter } from '@supercache/router';
 import { _, $, SuperCacheError, type TableType, type Term, type Tuple } from '@supercache/storage';
 import { afterEach, describe, expect, it } from 'vitest';
 
+// The DNS test server, for discovery tests of the packages above.
+export type { SrvData, ZoneEntry } from './dns-responder.js';
+export { DnsResponder } from './dns-responder.js';
+
 /** One table every node of a suite cluster opens. */
 export interface SuiteTableDef {
   readonly name: string;

@@ -9,7 +9,22 @@
  * `@supercache/cluster`, an optional peer dependency of core.
  */
 
-export type { ClusterNodeOptions, PeerInfo } from '@supercache/cluster';
-export { CHANNELS, ClusterNode, HttpTransport, MemoryNetwork, MemoryTransport } from '@supercache/cluster';
+export type {
+  ClusterNodeOptions,
+  DnsDiscoveryOptions,
+  DnsResolver,
+  DnsTarget,
+  PeerInfo,
+} from '@supercache/cluster';
+export {
+  CHANNELS,
+  ClusterNode,
+  dnsDiscovery,
+  HttpTransport,
+  identifyPeer,
+  MemoryNetwork,
+  MemoryTransport,
+  resolveDnsPeers,
+} from '@supercache/cluster';
 export type { ClusterProviderOptions } from './cluster-provider.js';
 export { clusterProvider, parsePeer } from './cluster-provider.js';
