@@ -25,6 +25,7 @@ import { connect, createServer } from 'node:net';
 import { cpus, platform, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { clientToken } from '@supercache/cluster';
 import type { Tuple } from '@supercache/storage';
 import { Redis } from 'ioredis';
 import { JsonClient } from '../src/json-client.js';
@@ -224,7 +225,11 @@ async function clusterMix(): Promise<MixResult[]> {
   console.error(`cluster: 3 nodes, ${KEYS} keys loaded in ${Math.round(loadMs)} ms`);
   const results: MixResult[] = [];
 
-  const peer = new PeerClient({ secret: SECRET, seed: { id: 'n1', url: n1.url }, connections: 8 });
+  const peer = new PeerClient({
+    token: clientToken(SECRET, 'bench'),
+    seed: { id: 'n1', url: n1.url },
+    connections: 8,
+  });
   await peer.start();
   results.push(
     await drive(

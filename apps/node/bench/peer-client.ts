@@ -7,7 +7,9 @@
  * batched MessagePack request. A redirect (`SC_ERR_NOT_OWNER`) carries the
  * newer view; the client adopts it and retries.
  *
- * It joins nothing and hosts nothing: the benchmark's driver.
+ * It joins nothing and hosts nothing, and holds a client token, not the
+ * cluster secret: the nodes let it run data-plane commands only. The
+ * benchmark's driver.
  */
 
 import { HttpTransport, hostsOf, type View } from '@supercache/cluster';
@@ -16,7 +18,8 @@ import { SuperCacheError, type Term, type Tuple } from '@supercache/storage';
 
 /** Options of a {@link PeerClient}. */
 export interface PeerClientOptions {
-  readonly secret: string;
+  /** A client token (`clientToken(secret, name)`): a client, not a member, so it cannot change views. */
+  readonly token: string;
   /** Any node to fetch the view from: `{ id, url }`. */
   readonly seed: { readonly id: string; readonly url: string };
   /** The table's cluster-wide name. @defaultValue 'supercache.main' (SuperCache's tuple table) */
@@ -38,7 +41,7 @@ export class PeerClient {
   constructor(options: PeerClientOptions) {
     this.#transport = new HttpTransport({
       nodeId: `bench-client-${process.pid}`,
-      secret: options.secret,
+      clientToken: options.token,
       peers: { [options.seed.id]: options.seed.url },
       connections: options.connections ?? 8,
     });

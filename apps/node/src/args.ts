@@ -5,7 +5,9 @@
 
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import { clientToken } from '@supercache/cluster';
 import type { TableType } from '@supercache/storage';
+import { isLoopback } from './client-auth.js';
 import { LOG_LEVELS, type LogLevel } from './server.js';
 
 /** One peer given by `--peers`: `id=http://host:port`. */
@@ -52,6 +54,15 @@ export interface NodeConfig {
   readonly maxPageSize?: number | undefined;
   /** `--max-cursors-per-client`: open page cursors of one JSON API client. */
   readonly maxCursorsPerClient?: number | undefined;
+  /** `--client-token` (repeatable): bearer tokens of the JSON client API, read and write. */
+  readonly clientTokens: readonly string[];
+  /** `--read-only-client-token` (repeatable): bearer tokens that may only read. */
+  readonly readOnlyClientTokens: readonly string[];
+  /**
+   * Where the JSON client API listens when apart from the peer routes
+   * (`--client-host` / `--client-port`); undefined: on the peer server.
+   */
+  readonly clientListen?: { readonly host: string; readonly port: number } | undefined;
   /** TLS files and client authentication; undefined: plain HTTP. */
   readonly tls?: TlsArgs | undefined;
 }
@@ -172,8 +183,11 @@ export class UsageError extends Error {
   }
 }
 
-/** What `parseNodeArgs` returns: a configuration, or a request for help. */
-export type ParsedArgs = { readonly kind: 'run'; readonly config: NodeConfig } | { readonly kind: 'help' };
+/** What `parseNodeArgs` returns: a configuration, a request for help, or a token to print. */
+export type ParsedArgs =
+  | { readonly kind: 'run'; readonly config: NodeConfig }
+  | { readonly kind: 'help' }
+  | { readonly kind: 'token'; readonly token: string };
 
 /** Every option: flag, environment variable, default, description (the README table is made from this). */
 export const OPTIONS: ReadonlyArray<{
@@ -302,6 +316,44 @@ export const OPTIONS: ReadonlyArray<{
     default: 'require with --tls-ca, else none',
     description: 'require | none: whether every connection must present a certificate signed by --tls-ca.',
   },
+  {
+    flag: '--client-token',
+    env: 'SUPERCACHE_CLIENT_TOKENS',
+    default: '(none)',
+    description:
+      'Bearer token of the JSON client API (repeatable; env: comma list; 16+ characters). Without any, the API is open and must be on loopback.',
+  },
+  {
+    flag: '--read-only-client-token',
+    env: 'SUPERCACHE_READ_ONLY_CLIENT_TOKENS',
+    default: '(none)',
+    description: 'Bearer token that may only read (repeatable; env: comma list).',
+  },
+  {
+    flag: '--client-host',
+    env: 'SUPERCACHE_CLIENT_HOST',
+    default: '(the peer server)',
+    description: 'Serve the JSON client API on its own address, apart from the peer routes.',
+  },
+  {
+    flag: '--client-port',
+    env: 'SUPERCACHE_CLIENT_PORT',
+    default: '(the peer server)',
+    description: 'Port of the separate JSON client API; 0 picks a free one (see the `client-api` line).',
+  },
+  {
+    flag: '--print-client-token',
+    env: undefined,
+    default: '',
+    description:
+      'Print the client token derived from --secret for this name (peer protocol and JSON API) and exit.',
+  },
+  {
+    flag: '--read-only',
+    env: undefined,
+    default: '',
+    description: 'With --print-client-token: a read-only token.',
+  },
   { flag: '--help', env: undefined, default: '', description: 'Print this help and exit.' },
 ];
 
@@ -414,7 +466,7 @@ export function parseNodeArgs(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>> = {},
 ): ParsedArgs {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -441,6 +493,12 @@ export function parseNodeArgs(
         'tls-key': { type: 'string' },
         'tls-ca': { type: 'string' },
         'tls-client-auth': { type: 'string' },
+        'client-token': { type: 'string', multiple: true },
+        'read-only-client-token': { type: 'string', multiple: true },
+        'client-host': { type: 'string' },
+        'client-port': { type: 'string' },
+        'print-client-token': { type: 'string' },
+        'read-only': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -454,6 +512,30 @@ export function parseNodeArgs(
     const e = env[envName];
     return e === undefined || e === '' ? undefined : e;
   };
+  const tokens = (flag: string, envName: string): string[] => {
+    const v = values[flag];
+    const list = Array.isArray(v) ? v : (env[envName] ?? '').split(',').filter((t) => t.trim() !== '');
+    return list.map((raw) => {
+      const t = raw.trim();
+      if (t.length < 16 || /[\s,]/.test(t)) {
+        throw new UsageError(`--${flag}: a token is at least 16 characters, without spaces or commas`);
+      }
+      return t;
+    });
+  };
+  if (typeof values['print-client-token'] === 'string') {
+    const secret = pick('secret', 'SUPERCACHE_SECRET');
+    if (secret === undefined)
+      throw new UsageError('--print-client-token needs --secret (or SUPERCACHE_SECRET)');
+    try {
+      return {
+        kind: 'token',
+        token: clientToken(secret, values['print-client-token'], { readOnly: values['read-only'] === true }),
+      };
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
 
   const id = pick('id', 'SUPERCACHE_NODE_ID');
   if (id === undefined) throw new UsageError('--id (or SUPERCACHE_NODE_ID) is required');
@@ -507,6 +589,24 @@ export function parseNodeArgs(
     const raw = pick(f.flag, f.env);
     limits[f.field] = raw === undefined ? undefined : intArg(`--${f.flag}`, raw, f.min, f.max);
   }
+  const clientTokens = tokens('client-token', 'SUPERCACHE_CLIENT_TOKENS');
+  const readOnlyClientTokens = tokens('read-only-client-token', 'SUPERCACHE_READ_ONLY_CLIENT_TOKENS');
+  const clientHostRaw = pick('client-host', 'SUPERCACHE_CLIENT_HOST');
+  const clientPortRaw = pick('client-port', 'SUPERCACHE_CLIENT_PORT');
+  const clientListen =
+    clientHostRaw === undefined && clientPortRaw === undefined
+      ? undefined
+      : {
+          host: clientHostRaw ?? host,
+          port: clientPortRaw === undefined ? 0 : intArg('--client-port', clientPortRaw, 0, 65_535),
+        };
+  const apiHost = clientListen?.host ?? host;
+  if (clientTokens.length + readOnlyClientTokens.length === 0 && !isLoopback(apiHost)) {
+    throw new UsageError(
+      `the JSON client API would listen on ${apiHost} without authentication: give --client-token ` +
+        '(or SUPERCACHE_CLIENT_TOKENS), or bind it to loopback with --client-host 127.0.0.1',
+    );
+  }
   const headers = limits.headersTimeoutMs ?? 10_000;
   const request = limits.requestTimeoutMs ?? Math.max(30_000, headers);
   if (request < headers) {
@@ -542,6 +642,9 @@ export function parseNodeArgs(
       logLevel,
       ...limits,
       ...(tls === undefined ? {} : { tls }),
+      clientTokens,
+      readOnlyClientTokens,
+      ...(clientListen === undefined ? {} : { clientListen }),
     },
   };
 }

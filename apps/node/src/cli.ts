@@ -4,7 +4,8 @@
  *
  * stdout carries one JSON line per lifecycle event, for a parent process
  * to read: `{"event":"listening","id","url"}` once the port is bound (port 0
- * picks a free one), `{"event":"ready",…}` once the node joined and owns
+ * picks a free one), `{"event":"client-api","id","url","auth"}` right after
+ * (where the JSON API listens, and `auth`: `"bearer"` or `"none"`), `{"event":"ready",…}` once the node joined and owns
  * its partitions, `{"event":"stopped",…}` after a graceful shutdown.
  * Logs (pino) go to stderr.
  *
@@ -61,6 +62,10 @@ async function main(): Promise<void> {
     process.stdout.write(`${usage()}\n`);
     return;
   }
+  if (parsed.kind === 'token') {
+    process.stdout.write(`${parsed.token}\n`);
+    return;
+  }
   const config = parsed.config;
   const started = performance.now();
   let runtime: NodeRuntime | undefined;
@@ -93,6 +98,13 @@ async function main(): Promise<void> {
     fail(`cannot listen on ${config.host}:${config.port}: ${(e as Error).message}`, 1);
   }
   emit({ event: 'listening', id: config.id, url: runtime.url });
+  emit({ event: 'client-api', id: config.id, url: runtime.clientUrl, auth: runtime.clientAuth });
+  if (runtime.clientAuth === 'none') {
+    runtime.app.log.warn(
+      { url: runtime.clientUrl },
+      'the JSON client API has no authentication (it listens on loopback only); give --client-token to require one',
+    );
+  }
   try {
     await runtime.join();
   } catch (e) {

@@ -20,6 +20,8 @@ export interface JsonClientOptions {
    * requires client certificates (`--tls-client-auth require`).
    */
   tls?: { ca?: string | Buffer | Array<string | Buffer>; cert?: string | Buffer; key?: string | Buffer };
+  /** Bearer token of the client API (`--client-token`), sent with every request. */
+  token?: string;
 }
 
 /** What `GET /v1/stats` answers (the fields the tools read). */
@@ -54,10 +56,12 @@ export class JsonClient {
   readonly url: string;
   readonly #pool: Pool;
   readonly #timeoutMs: number;
+  readonly #auth: Record<string, string>;
 
   constructor(url: string, options: JsonClientOptions = {}) {
     this.url = url;
     this.#timeoutMs = options.timeoutMs ?? 15_000;
+    this.#auth = options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
     this.#pool = new Pool(url, {
       connections: options.connections ?? 16,
       keepAliveTimeout: 4_000,
@@ -70,7 +74,7 @@ export class JsonClient {
     const response = await this.#pool.request({
       method,
       path,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: body === undefined ? this.#auth : { ...this.#auth, 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       headersTimeout: this.#timeoutMs,
       bodyTimeout: this.#timeoutMs,

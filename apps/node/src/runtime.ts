@@ -1,7 +1,8 @@
 /**
  * One node process put together: the HTTP transport, the cluster node, the
  * distributed SuperCache over it, and the Fastify server that carries both
- * the peer routes and the client API on one port.
+ * the peer routes and the client API on one port (or two servers, when the
+ * client API listens on its own `--client-host/--client-port`).
  *
  * Order matters. The server listens first (with port 0 the address is only
  * known then, and peers must be able to reach this node while it joins);
@@ -49,8 +50,12 @@ const MAX_HANDOFF_RECORDS = 32;
 /** A started node process. */
 export interface NodeRuntime {
   readonly id: string;
-  /** The URL the node listens on (peer routes and client API). */
+  /** The URL of the peer routes (and of the client API, unless it listens apart). */
   readonly url: string;
+  /** The URL of the JSON client API (`url`, or its own with `--client-host/--client-port`). */
+  readonly clientUrl: string;
+  /** `'bearer'` when the client API needs a token, `'none'` when it is open (loopback only). */
+  readonly clientAuth: 'bearer' | 'none';
   readonly app: FastifyInstance;
   readonly cache: SuperCache;
   /** Joins the cluster (or forms one); resolves once this node owns its partitions. */
@@ -178,20 +183,34 @@ export async function startNodeRuntime(config: NodeConfig): Promise<NodeRuntime>
     api.defaultPageSize = Math.min(1000, config.maxPageSize);
   }
   if (config.maxCursorsPerClient !== undefined) api.maxCursorsPerClient = config.maxCursorsPerClient;
+  const hasTokens = config.clientTokens.length + config.readOnlyClientTokens.length > 0;
+  const auth = hasTokens
+    ? { secret: config.secret, tokens: config.clientTokens, readOnlyTokens: config.readOnlyClientTokens }
+    : undefined;
+  const clientApi = auth === undefined ? {} : { auth };
+  const peerTokens = [
+    ...config.clientTokens.map((token) => ({ token })),
+    ...config.readOnlyClientTokens.map((token) => ({ token, readOnly: true })),
+  ];
+  const common = { cache, cluster: source, nodeId: config.id, logLevel: config.logLevel, limits, api };
   const app = await createNodeServer({
-    cache,
-    cluster: source,
-    peer: { endpoint: transport, secret: config.secret },
-    nodeId: config.id,
-    logLevel: config.logLevel,
-    limits,
-    api,
+    ...common,
+    peer: { endpoint: transport, secret: config.secret, clientTokens: peerTokens },
+    clientApi: config.clientListen === undefined ? clientApi : false,
     ...(tls === undefined ? {} : { tls }),
   });
+  const clientApp =
+    config.clientListen === undefined
+      ? undefined
+      : await createNodeServer({ ...common, clientApi, ...(tls === undefined ? {} : { tls }) });
   try {
     await app.listen({ host: config.host, port: config.port });
+    if (clientApp !== undefined && config.clientListen !== undefined) {
+      await clientApp.listen({ host: config.clientListen.host, port: config.clientListen.port });
+    }
   } catch (e) {
     await app.close().catch(() => {});
+    await clientApp?.close().catch(() => {});
     throw e;
   }
   const address = urlOf(app, tls !== undefined);
@@ -255,6 +274,8 @@ export async function startNodeRuntime(config: NodeConfig): Promise<NodeRuntime>
   return {
     id: config.id,
     url: address,
+    clientUrl: clientApp === undefined ? address : urlOf(clientApp, tls !== undefined),
+    clientAuth: auth === undefined ? 'none' : 'bearer',
     app,
     cache,
     async join() {
@@ -270,6 +291,7 @@ export async function startNodeRuntime(config: NodeConfig): Promise<NodeRuntime>
           await cache.stop();
         } finally {
           await transport.stop().catch(() => {});
+          await clientApp?.close().catch(() => {});
           await app.close();
         }
       })();

@@ -13,6 +13,7 @@
  */
 
 import {
+  type ClientTokenSpec,
   limitedServerFactory,
   type PeerEndpoint,
   resolveTls,
@@ -24,6 +25,7 @@ import type { HealthAlert, SuperCache } from '@supercache/core';
 import { SuperCacheError } from '@supercache/storage';
 import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import { type ClientApiLimits, registerClientApi } from './client-api.js';
+import { type ClientAuthOptions, clientAuthHook } from './client-auth.js';
 import type { ClusterSource, NodeHealthReport } from './cluster-source.js';
 import { registerDashboardPage, registerDashboardState } from './dashboard.js';
 import { OpsSeries } from './dashboard-series.js';
@@ -48,11 +50,14 @@ export interface NodeServerOptions {
   cluster?: ClusterSource;
   /**
    * Mounts the peer routes: calls are dispatched to `endpoint` (the node's
-   * `HttpTransport`), authenticated by `secret`.
+   * `HttpTransport`), authenticated by credentials made from `secret` (member
+   * keys and client tokens) and by `clientTokens`.
    */
   peer?: {
     endpoint: PeerEndpoint;
     secret: string;
+    /** Opaque client tokens the peer routes accept besides the derived ones. */
+    clientTokens?: readonly ClientTokenSpec[];
     /** Largest peer request body. @defaultValue 8 MiB (the plugin's default) */
     bodyLimit?: number;
   };
@@ -83,6 +88,15 @@ export interface NodeServerOptions {
    * is one). @defaultValue plain HTTP
    */
   tls?: TlsOptions;
+  /**
+   * The JSON client API (`/v1/*`): `false` leaves it out (it listens
+   * elsewhere); `{ auth }` requires a bearer token on every `/v1` request;
+   * `{}` serves it without authentication — only for a server bound to
+   * loopback. `/health`, `/ready` and `/metrics` are always served, without
+   * a token.
+   * @defaultValue `{}` (no authentication)
+   */
+  clientApi?: false | { auth?: ClientAuthOptions };
 }
 
 /** Longest URL path parameter (a KV namespace or key, URL-encoded), in characters. */
@@ -193,13 +207,24 @@ export async function createNodeServer(options: NodeServerOptions): Promise<Fast
       transport: options.peer.endpoint,
       secret: options.peer.secret,
       ...(options.peer.bodyLimit === undefined ? {} : { bodyLimit: options.peer.bodyLimit }),
+      ...(options.peer.clientTokens === undefined ? {} : { clientTokens: options.peer.clientTokens }),
     });
   }
 
-  registerClientApi(app, cache, options.api);
-  // The data sits beside the client API, behind the same guard; the page itself holds no data.
-  registerDashboardState(app, { cache, cluster, nodeId, series });
-  registerDashboardPage(app);
+  const clientApi = options.clientApi ?? {};
+  if (clientApi !== false) {
+    // Built now, so a bad token fails here and not on the first request.
+    const auth = clientApi.auth === undefined ? undefined : clientAuthHook(clientApi.auth);
+    await app.register(async (scope) => {
+      if (auth !== undefined) scope.addHook('onRequest', auth);
+      registerClientApi(scope, cache, options.api);
+      registerStats(scope, options, nodeId);
+      // The dashboard's data sits beside the client API, behind the same guard.
+      registerDashboardState(scope, { cache, cluster, nodeId, series });
+    });
+    // The page itself holds no data; it polls its own origin, so it is served where the client API is.
+    registerDashboardPage(app);
+  }
 
   app.get('/health', async (): Promise<HealthBody> => {
     const alerts = cache.started ? cache.health().alerts : [];
@@ -238,7 +263,13 @@ export async function createNodeServer(options: NodeServerOptions): Promise<Fast
     return reply.type(metrics.contentType).send(text);
   });
 
-  app.get('/v1/stats', async () => {
+  return app;
+}
+
+/** `GET /v1/stats`: the node's sizes, view, handoffs and routing counters. */
+function registerStats(scope: FastifyInstance, options: NodeServerOptions, nodeId: string): void {
+  const { cache, cluster } = options;
+  scope.get('/v1/stats', async () => {
     const stats = await cache.stats();
     const clusterStats = await cache.clusterStats();
     const h = cluster?.health();
@@ -258,6 +289,4 @@ export async function createNodeServer(options: NodeServerOptions): Promise<Fast
       routing: h?.stats,
     };
   });
-
-  return app;
 }

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseNodeArgs, parsePeers, UsageError, usage } from '../src/args.js';
+import { OPTIONS, parseNodeArgs, parsePeers, UsageError, usage } from '../src/args.js';
 
 const base = ['--id', 'a', '--secret', 's'];
 
@@ -32,7 +33,55 @@ describe('parseNodeArgs', () => {
       replicationFactor: 1,
       replicationMode: 'async',
       logLevel: 'info',
+      clientTokens: [],
+      readOnlyClientTokens: [],
     });
+  });
+
+  it('reads client tokens and a separate client API address', () => {
+    const t1 = 'token-one-0123456789';
+    const t2 = 'token-two-0123456789';
+    const c = config([
+      ...base,
+      '--client-token',
+      t1,
+      '--client-token',
+      t2,
+      '--read-only-client-token',
+      'reader-token-0123456',
+      '--client-host',
+      '0.0.0.0',
+      '--client-port',
+      '4100',
+    ]);
+    expect(c).toMatchObject({
+      clientTokens: [t1, t2],
+      readOnlyClientTokens: ['reader-token-0123456'],
+      clientListen: { host: '0.0.0.0', port: 4100 },
+    });
+    const fromEnv = config(base, { SUPERCACHE_CLIENT_TOKENS: `${t1}, ${t2}`, SUPERCACHE_CLIENT_PORT: '0' });
+    expect(fromEnv).toMatchObject({ clientTokens: [t1, t2], clientListen: { host: '127.0.0.1', port: 0 } });
+    expect(usageError([...base, '--client-token', 'short'])).toMatch(/at least 16 characters/);
+  });
+
+  it('refuses an open client API on an address that is not loopback', () => {
+    expect(usageError([...base, '--host', '0.0.0.0'])).toMatch(/without authentication/);
+    expect(usageError([...base, '--client-host', '10.0.0.5'])).toMatch(/without authentication/);
+    // The peer port may face a network when the open API stays on loopback.
+    expect(config([...base, '--host', '0.0.0.0', '--client-host', '127.0.0.1']).clientListen).toEqual({
+      host: '127.0.0.1',
+      port: 0,
+    });
+    for (const host of ['::1', '127.0.0.2', 'localhost'])
+      expect(config([...base, '--host', host]).host).toBe(host);
+  });
+
+  it('prints a client token derived from the secret', () => {
+    const rw = parseNodeArgs([...base, '--print-client-token', 'app']);
+    const ro = parseNodeArgs([...base, '--print-client-token', 'app', '--read-only']);
+    expect(rw).toMatchObject({ kind: 'token', token: expect.stringMatching(/^scc1\.app\.[0-9a-f]{64}$/) });
+    expect(ro).toMatchObject({ kind: 'token', token: expect.stringMatching(/^scr1\.app\.[0-9a-f]{64}$/) });
+    expect(usageError(['--print-client-token', 'app'])).toMatch(/needs --secret/);
   });
 
   it('reads every flag', () => {
@@ -40,6 +89,8 @@ describe('parseNodeArgs', () => {
       ...base,
       '--host',
       '0.0.0.0',
+      '--client-token',
+      'a-long-enough-client-token',
       '--port',
       '0',
       '--peers',
@@ -184,5 +235,17 @@ describe('parsePeers', () => {
     expect(() => parsePeers('a=')).toThrow(UsageError);
     expect(() => parsePeers('a=ftp://h')).toThrow(/http/);
     expect(() => parsePeers('a=http://h:1,a=http://h:2')).toThrow(/twice/);
+  });
+});
+
+describe('the README CLI table', () => {
+  it('lists every flag the parser takes, with its environment variable', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const rows = readme.split('\n').filter((l) => l.startsWith('| `--'));
+    for (const o of OPTIONS) {
+      const row = rows.find((r) => r.startsWith(`| \`${o.flag}\``) || r.startsWith(`| \`${o.flag} `));
+      expect(row, o.flag).toBeDefined();
+      if (o.env !== undefined) expect(row, o.flag).toContain(`\`${o.env}\``);
+    }
   });
 });

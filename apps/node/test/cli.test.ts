@@ -67,7 +67,8 @@ describe('supercache-node CLI', () => {
     expect(ready.statusCode).toBe(200);
     await ready.body.dump();
     expect(await node.stop()).toBe(0);
-    expect(node.events.map((e) => e.event)).toEqual(['listening', 'ready', 'stopped']);
+    expect(node.events.map((e) => e.event)).toEqual(['listening', 'client-api', 'ready', 'stopped']);
+    expect(node.events[1]).toMatchObject({ url: node.url, auth: 'none' });
   });
 
   it('exits with 1 naming the cause when the cluster refuses the join', async () => {

@@ -5,7 +5,7 @@
  */
 
 import { connect } from 'node:net';
-import { decode, encode, MSGPACK_CONTENT_TYPE, PEER_ROUTES } from '@supercache/cluster';
+import { decode, encode, MSGPACK_CONTENT_TYPE, memberCredential, PEER_ROUTES } from '@supercache/cluster';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, loadLoop, ProcessCluster, verifyModel } from './process-cluster.js';
@@ -99,7 +99,12 @@ describe('a cluster of node processes over HTTP', () => {
   });
 
   describe('bad input on the peer endpoints of a real process changes nothing', () => {
-    const auth = () => ({ authorization: `Bearer ${c.secret}`, 'content-type': MSGPACK_CONTENT_TYPE });
+    // The credential of a member named 'x' (a holder of the secret).
+    const auth = () => ({
+      authorization: `Bearer ${memberCredential(c.secret, 'x')}`,
+      'x-supercache-node': 'x',
+      'content-type': MSGPACK_CONTENT_TYPE,
+    });
     const call = async (
       headers: Record<string, string>,
       body: Uint8Array | Buffer,

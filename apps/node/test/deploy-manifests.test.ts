@@ -55,7 +55,7 @@ describe('docs/deploy/kubernetes/supercache.yaml', () => {
     for (const e of container.env as Doc[]) {
       if (e.value !== undefined) env[e.name] = String(e.value);
       else if (e.valueFrom?.fieldRef) env[e.name] = fieldSamples[e.valueFrom.fieldRef.fieldPath]!;
-      else if (e.valueFrom?.secretKeyRef) env[e.name] = 'sample-secret';
+      else if (e.valueFrom?.secretKeyRef) env[e.name] = 'sample-secret-0123456789';
     }
     const args = (container.args as string[]).map((a) => expand(a, env));
     const parsed = parseNodeArgs(args, env);
@@ -70,6 +70,8 @@ describe('docs/deploy/kubernetes/supercache.yaml', () => {
     });
     // A/AAAA records carry no port: every pod listens on the Service's port.
     expect(parsed.config.port).toBe(headless.spec.ports[0].port);
+    // Off loopback the JSON client API needs a token: the manifest gives one.
+    expect(parsed.config.clientTokens).toHaveLength(1);
   });
 
   it('probes /ready for readiness and waits longer than a handoff before killing a leaving pod', () => {
@@ -92,6 +94,7 @@ describe('docs/deploy/systemd', () => {
     const parsed = parseNodeArgs([], env);
     if (parsed.kind !== 'run') throw new Error('expected a run configuration');
     expect(parsed.config.peers.map((p) => p.id)).toEqual(['cache-2', 'cache-3']);
+    expect(parsed.config.clientTokens).toHaveLength(1);
     const unit = readFileSync(resolve(deploy, 'systemd/supercache.service'), 'utf8');
     const stop = /^TimeoutStopSec=(\d+)$/m.exec(unit);
     expect(Number(stop?.[1])).toBeGreaterThan(HANDOFF_TIMEOUT_S);

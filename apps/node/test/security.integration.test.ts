@@ -7,7 +7,7 @@
  */
 
 import { connect, type Socket } from 'node:net';
-import { decode, encode, MSGPACK_CONTENT_TYPE, PEER_ROUTES } from '@supercache/cluster';
+import { decode, encode, MSGPACK_CONTENT_TYPE, memberCredential, PEER_ROUTES } from '@supercache/cluster';
 import type { Term, Tuple } from '@supercache/storage';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,11 +23,15 @@ interface PeerAnswer {
   readonly body: Record<string, unknown>;
 }
 
-/** One raw peer call, as an application holding the secret can make. */
+/** One raw peer call, as a holder of the secret (a member named 'attacker') can make. */
 async function peerCall(url: string, secret: string, method: string, body: unknown): Promise<PeerAnswer> {
   const r = await request(`${url}${PEER_ROUTES.call}`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${secret}`, 'content-type': MSGPACK_CONTENT_TYPE },
+    headers: {
+      authorization: `Bearer ${memberCredential(secret, 'attacker')}`,
+      'x-supercache-node': 'attacker',
+      'content-type': MSGPACK_CONTENT_TYPE,
+    },
     body: Buffer.from(encode({ v: 1, from: 'attacker', method, body })),
   });
   const bytes = new Uint8Array(await r.body.arrayBuffer());
@@ -293,7 +297,10 @@ describe('§7 bounded servers (real process)', () => {
     const client = new JsonClient(node.url, { connections: 2 });
     try {
       const ping = await request(`${node.url}${PEER_ROUTES.ping}`, {
-        headers: { authorization: 'Bearer bounded-secret' },
+        headers: {
+          authorization: `Bearer ${memberCredential('bounded-secret', 'peer')}`,
+          'x-supercache-node': 'peer',
+        },
       });
       expect(ping.statusCode).toBe(200);
       await ping.body.arrayBuffer();

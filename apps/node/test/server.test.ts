@@ -3,6 +3,7 @@ import {
   encode,
   HttpTransport,
   MSGPACK_CONTENT_TYPE,
+  memberCredential,
   PEER_ROUTES,
 } from '@supercache/cluster';
 import { SuperCache } from '@supercache/core';
@@ -400,7 +401,11 @@ describe('node server (with a cluster node and the peer routes)', () => {
     const ok = await app.inject({
       method: 'POST',
       url: PEER_ROUTES.call,
-      headers: { authorization: `Bearer ${SECRET}`, 'content-type': MSGPACK_CONTENT_TYPE },
+      headers: {
+        authorization: `Bearer ${memberCredential(SECRET, 'b')}`,
+        'x-supercache-node': 'b',
+        'content-type': MSGPACK_CONTENT_TYPE,
+      },
       payload,
     });
     expect(ok.statusCode).toBe(200);
@@ -415,7 +420,11 @@ describe('node server (with a cluster node and the peer routes)', () => {
     const big = await app.inject({
       method: 'POST',
       url: PEER_ROUTES.call,
-      headers: { authorization: `Bearer ${SECRET}`, 'content-type': MSGPACK_CONTENT_TYPE },
+      headers: {
+        authorization: `Bearer ${memberCredential(SECRET, 'b')}`,
+        'x-supercache-node': 'b',
+        'content-type': MSGPACK_CONTENT_TYPE,
+      },
       payload: Buffer.alloc(4096, 1),
     });
     expect(big.statusCode).toBe(413);

@@ -9,6 +9,7 @@ import { isIP } from 'node:net';
 import { SuperCacheError } from '@supercache/storage';
 import { request } from 'undici';
 import { decode } from './codec.js';
+import { clientToken, memberCredential } from './credentials.js';
 import type { PeerInfo } from './node-options.js';
 import { NODE_HEADER, PEER_ROUTES } from './protocol.js';
 
@@ -192,7 +193,14 @@ export async function identifyPeer(
   try {
     const response = await request(new URL(PEER_ROUTES.ping, url), {
       method: 'GET',
-      headers: { authorization: `Bearer ${secret}`, [NODE_HEADER]: options.nodeId ?? 'discovery' },
+      // A member asks as itself; anyone else asks with a client token (ping needs no more).
+      headers:
+        options.nodeId === undefined
+          ? { authorization: `Bearer ${clientToken(secret, 'discovery')}` }
+          : {
+              authorization: `Bearer ${memberCredential(secret, options.nodeId)}`,
+              [NODE_HEADER]: options.nodeId,
+            },
       signal,
     });
     status = response.statusCode;

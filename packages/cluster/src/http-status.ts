@@ -65,7 +65,12 @@ export function httpStatusOf(code: string): number {
  */
 export function errorForHttpStatus(status: number, peer: string): SuperCacheError {
   const details = { peer, status };
-  if (status === 401 || status === 403) {
+  if (status === 403) {
+    return new SuperCacheError('SC_ERR_FORBIDDEN', `peer ${peer} refused the request (HTTP 403)`, {
+      details,
+    });
+  }
+  if (status === 401) {
     return new SuperCacheError(
       'SC_ERR_UNAUTHORIZED',
       `peer ${peer} refused the credentials (HTTP ${status})`,

@@ -20,6 +20,18 @@ export { ClusterBackend } from './cluster-backend.js';
 export type { WireError } from './codec.js';
 export { decode, encode, errorFromWire, errorToWire } from './codec.js';
 export type {
+  ClientTokenSpec,
+  CredentialVerifierOptions,
+  Principal,
+} from './credentials.js';
+export {
+  CLIENT_METHODS,
+  CredentialVerifier,
+  clientToken,
+  MIN_CLIENT_TOKEN_LENGTH,
+  memberCredential,
+} from './credentials.js';
+export type {
   ChunkItem,
   DeltaItem,
   DistributedTableOptions,
@@ -47,7 +59,7 @@ export type { ClusterNodeOptions, NodeStatus, PeerInfo } from './node.js';
 export { ClusterNode } from './node.js';
 export type { PeerPluginOptions } from './peer-plugin.js';
 export { DEFAULT_BODY_LIMIT, supercachePeerPlugin } from './peer-plugin.js';
-export type { PeerEndpoint } from './protocol.js';
+export type { PeerCallContext, PeerEndpoint } from './protocol.js';
 export { MSGPACK_CONTENT_TYPE, NODE_HEADER, PEER_ROUTES, PROTOCOL_VERSION } from './protocol.js';
 export type { ServerLimits } from './server-limits.js';
 export {

@@ -6,17 +6,20 @@
  * is counted while it runs (a leaving node drains them).
  */
 
-import type { CallContext, Transport } from '@supercache/router';
+import type { Transport } from '@supercache/router';
 import { SuperCacheError, type Term } from '@supercache/storage';
+import type { DistributedTable } from './distributed-table.js';
 import { type Body, int, intList, isRecord, list, str } from './fields.js';
 import type { HandoffParticipant } from './handoff-participant.js';
 import type { Heartbeat } from './heartbeat.js';
 import type { NodeContext } from './node-context.js';
+import type { PeerCallContext } from './protocol.js';
 import { assertView } from './view.js';
 import type { ViewCoordinator } from './view-coordinator.js';
 import { checkRemoteClock, checkReplicaBatches, checkReplicaEntries } from './wire-check.js';
 
-type Handler = (body: Body, from: string) => unknown;
+/** `readOnly`: the caller holds a read-only client token (see `credentials.ts`). */
+type Handler = (body: Body, from: string, readOnly: boolean) => unknown;
 
 /** The parts of a node that serve peer methods. */
 export interface PeerParts {
@@ -44,13 +47,13 @@ export class PeerHandlers {
   /** Registers `fn` for `method` on `transport` (and for calls to self). */
   on(transport: Transport, method: string, fn: Handler): void {
     const ctx = this.#ctx;
-    const wrapped = async (body: unknown, call: CallContext | { from: string }) => {
+    const wrapped = async (body: unknown, call: PeerCallContext) => {
       if (ctx.stopped) throw new SuperCacheError('SC_ERR_NOT_STARTED', `node ${ctx.nodeId} is stopped`);
       if (!isRecord(body)) throw new SuperCacheError('SC_ERR_BAD_REQUEST', `${method} expects a map body`);
       if (call.from !== ctx.nodeId && ctx.view.members.includes(call.from)) ctx.detector.heard(call.from);
       this.#inflight++;
       try {
-        return await fn(body, call.from);
+        return await fn(body, call.from, call.readOnly === true);
       } finally {
         this.#inflight--;
       }
@@ -63,8 +66,22 @@ export class PeerHandlers {
   async local<T>(method: string, body: unknown): Promise<T> {
     const h = this.#handlers.get(method);
     if (h === undefined) throw new SuperCacheError('SC_ERR_UNKNOWN_METHOD', `no handler for ${method}`);
-    return (await h(body as Body, this.#ctx.nodeId)) as T;
+    return (await h(body as Body, this.#ctx.nodeId, false)) as T;
   }
+}
+
+/**
+ * `table`, once a read-only caller is known not to run a writing command.
+ * @throws SuperCacheError `SC_ERR_FORBIDDEN` when it would write;
+ *   `SC_ERR_BAD_REQUEST`-family errors of the registry for an unknown command.
+ */
+function readable(table: DistributedTable, command: string, readOnly: boolean): DistributedTable {
+  if (readOnly && table.shards.registry.get(command).write) {
+    throw new SuperCacheError('SC_ERR_FORBIDDEN', `a read-only client token may not run ${command}`, {
+      details: { command },
+    });
+  }
+  return table;
 }
 
 function register(on: PeerHandlers, transport: Transport, ctx: NodeContext, parts: PeerParts): void {
@@ -94,27 +111,23 @@ function register(on: PeerHandlers, transport: Transport, ctx: NodeContext, part
   add('sc.leave', (b, from) => coordinator.handleLeave(b, from));
   add('sc.tableJoin', (b) => coordinator.handleTableJoin(b));
   // Data plane
-  add('sc.exec', (b, from) =>
-    handoff
-      .tableOf(b)
-      .serveShard(
-        (b.pd ?? null) as Term,
-        str(b, 'c'),
-        list(b, 'a'),
-        { from, epoch: int(b, 'e'), clock: checkRemoteClock(b.v, ctx.settings.hlc) },
-        b.p === undefined ? undefined : int(b, 'p'),
-        b.w === true,
-      ),
+  add('sc.exec', (b, from, readOnly) =>
+    readable(handoff.tableOf(b), str(b, 'c'), readOnly).serveShard(
+      (b.pd ?? null) as Term,
+      str(b, 'c'),
+      list(b, 'a'),
+      { from, epoch: int(b, 'e'), clock: checkRemoteClock(b.v, ctx.settings.hlc) },
+      b.p === undefined ? undefined : int(b, 'p'),
+      b.w === true,
+    ),
   );
-  add('sc.node', (b, from) =>
-    handoff
-      .tableOf(b)
-      .serveNode(
-        str(b, 'c'),
-        list(b, 'a'),
-        { from, epoch: int(b, 'e') },
-        b.s === undefined ? undefined : intList(b, 's'),
-      ),
+  add('sc.node', (b, from, readOnly) =>
+    readable(handoff.tableOf(b), str(b, 'c'), readOnly).serveNode(
+      str(b, 'c'),
+      list(b, 'a'),
+      { from, epoch: int(b, 'e') },
+      b.s === undefined ? undefined : intList(b, 's'),
+    ),
   );
   add('sc.cursorOpen', async (b, from) => ({
     id: await handoff.tableOf(b).openCursor(str(b, 'k') as never, b.a, { from, epoch: int(b, 'e') }),

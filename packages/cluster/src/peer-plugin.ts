@@ -6,10 +6,16 @@
  * handler apply to its own routes only and leave the host app alone.
  */
 
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { SuperCacheError } from '@supercache/storage';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { encode } from './codec.js';
+import {
+  authorizeMethod,
+  type ClientTokenSpec,
+  CredentialVerifier,
+  clientCaller,
+  type Principal,
+} from './credentials.js';
 import { httpStatusOf } from './http-status.js';
 import {
   encodeError,
@@ -17,6 +23,7 @@ import {
   MSGPACK_CONTENT_TYPE,
   NODE_HEADER,
   PEER_ROUTES,
+  type PeerCallContext,
   type PeerEndpoint,
   parseBatchRequest,
   parseCallRequest,
@@ -29,10 +36,15 @@ export interface PeerPluginOptions {
   /** Where calls are dispatched: usually an {@link HttpTransport}. */
   transport: PeerEndpoint;
   /**
-   * The cluster secret. Requests must carry `authorization: Bearer <secret>`;
-   * any other request gets 401 `SC_ERR_UNAUTHORIZED` before its body is read.
+   * The cluster secret. Requests must carry a credential made from it (see
+   * `credentials.ts`): a member key (`memberCredential(secret, id)` with the
+   * id in `x-supercache-node`) or a client token (`clientToken(secret, name)`).
+   * Any other request gets 401 `SC_ERR_UNAUTHORIZED` before its body is
+   * read; a client calling a member method gets 403 `SC_ERR_FORBIDDEN`.
    */
   secret: string;
+  /** Opaque client tokens accepted besides the ones derived from the secret. */
+  clientTokens?: readonly ClientTokenSpec[];
   /**
    * Largest request body in bytes; larger ones get 413
    * `SC_ERR_PAYLOAD_TOO_LARGE` and are not read further.
@@ -45,10 +57,6 @@ export interface PeerPluginOptions {
 
 /** Default body limit of the peer routes (8 MiB). */
 export const DEFAULT_BODY_LIMIT: number = 8 * 1024 * 1024;
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
-}
 
 /** Wraps an encoded body for `reply.send` without copying. */
 function asBuffer(bytes: Uint8Array): Buffer {
@@ -74,7 +82,7 @@ function toSuperCacheError(error: unknown): SuperCacheError {
  * Registers the peer routes: `POST /_supercache/v1/call`,
  * `POST /_supercache/v1/batch` and `GET /_supercache/v1/ping`.
  *
- * Every route checks the cluster secret first (constant time, over SHA-256
+ * Every route checks the credential first (constant time, over SHA-256
  * digests), then the body size, then decodes and validates the envelope;
  * only then is a handler called. Errors go through one error handler that
  * maps codes to statuses with {@link HTTP_STATUS_BY_CODE} and answers with
@@ -108,7 +116,11 @@ export async function supercachePeerPlugin(app: FastifyInstance, options: PeerPl
   if (typeof transport?.dispatch !== 'function') {
     throw new SuperCacheError('SC_ERR_BAD_CONFIG', 'the peer plugin needs a transport to dispatch to');
   }
-  const expected = digest(`Bearer ${secret}`);
+  const verifier = new CredentialVerifier({
+    secret,
+    ...(options.clientTokens === undefined ? {} : { clientTokens: options.clientTokens }),
+  });
+  const principals = new WeakMap<FastifyRequest, Principal>();
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(MSGPACK_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit }, (_request, body, done) => {
@@ -127,15 +139,9 @@ export async function supercachePeerPlugin(app: FastifyInstance, options: PeerPl
       .send(asBuffer(encodeError(failure)));
   });
 
-  // onRequest runs before the body is read: no secret, no bytes consumed.
+  // onRequest runs before the body is read: no credential, no bytes consumed.
   app.addHook('onRequest', async (request: FastifyRequest) => {
-    const header = request.headers.authorization;
-    if (typeof header !== 'string' || header.length === 0) {
-      throw new SuperCacheError('SC_ERR_UNAUTHORIZED', 'missing cluster credentials');
-    }
-    if (!timingSafeEqual(digest(header), expected)) {
-      throw new SuperCacheError('SC_ERR_UNAUTHORIZED', 'invalid cluster credentials');
-    }
+    principals.set(request, verifier.verify(request.headers.authorization, request.headers[NODE_HEADER]));
   });
 
   const bodyOf = (request: FastifyRequest): Buffer => {
@@ -145,28 +151,47 @@ export async function supercachePeerPlugin(app: FastifyInstance, options: PeerPl
     }
     return body;
   };
-  const checkSender = (request: FastifyRequest, from: string): void => {
-    const header = request.headers[NODE_HEADER];
-    if (header !== undefined && header !== from) {
-      throw new SuperCacheError(
-        'SC_ERR_BAD_REQUEST',
-        `header ${NODE_HEADER} does not match the envelope sender`,
-      );
+  /**
+   * The context the calls run in. A member's calls run as the node its key
+   * was made for (an envelope naming another sender is refused); a client's
+   * as `client/<name>`, whatever its envelope says, and only for the
+   * data-plane methods.
+   */
+  const contextOf = (request: FastifyRequest, from: string, methods: readonly string[]): PeerCallContext => {
+    const principal = principals.get(request);
+    if (principal === undefined) throw new SuperCacheError('SC_ERR_UNAUTHORIZED', 'missing credentials');
+    if (principal.kind === 'member') {
+      if (from !== principal.nodeId) {
+        throw new SuperCacheError(
+          'SC_ERR_FORBIDDEN',
+          `the credential is for node ${principal.nodeId}, the envelope names ${from}`,
+          { details: { node: principal.nodeId } },
+        );
+      }
+      return { from };
     }
+    for (const method of methods) authorizeMethod(principal, method);
+    return principal.readOnly
+      ? { from: clientCaller(principal), readOnly: true }
+      : { from: clientCaller(principal) };
   };
   const send = (reply: FastifyReply, bytes: Uint8Array): FastifyReply =>
     reply.code(200).header('content-type', MSGPACK_CONTENT_TYPE).send(asBuffer(bytes));
 
   app.post(PEER_ROUTES.call, { bodyLimit }, async (request, reply) => {
     const call = parseCallRequest(bodyOf(request));
-    checkSender(request, call.from);
-    return send(reply, await serveCall(transport, call));
+    const ctx = contextOf(request, call.from, [call.method]);
+    return send(reply, await serveCall(transport, call, ctx));
   });
 
   app.post(PEER_ROUTES.batch, { bodyLimit }, async (request, reply) => {
     const batch = parseBatchRequest(bodyOf(request), maxBatchCalls);
-    checkSender(request, batch.from);
-    return send(reply, await serveBatch(transport, batch));
+    const ctx = contextOf(
+      request,
+      batch.from,
+      batch.calls.map((c) => c[1]),
+    );
+    return send(reply, await serveBatch(transport, batch, ctx));
   });
 
   app.get(PEER_ROUTES.ping, async (_request, reply) => send(reply, encode({ node: transport.nodeId })));

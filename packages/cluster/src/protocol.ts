@@ -50,6 +50,15 @@ export interface PeerEndpoint {
   dispatch(method: string, body: unknown, ctx: CallContext): Promise<unknown>;
 }
 
+/**
+ * The context a peer call runs in, as the peer routes build it: the
+ * authenticated sender, and `readOnly` for a read-only client token (its
+ * handlers refuse commands that write).
+ */
+export interface PeerCallContext extends CallContext {
+  readonly readOnly?: boolean;
+}
+
 /** One decoded single-call request. */
 export interface CallRequest {
   readonly from: string;
@@ -328,8 +337,12 @@ export function parseBatchResponse(bytes: Uint8Array): BatchResult[] {
  * Runs one call and encodes its result.
  * @throws SuperCacheError whatever the dispatch failed with.
  */
-export async function serveCall(endpoint: PeerEndpoint, request: CallRequest): Promise<Uint8Array> {
-  const value = await endpoint.dispatch(request.method, request.body, { from: request.from });
+export async function serveCall(
+  endpoint: PeerEndpoint,
+  request: CallRequest,
+  ctx: PeerCallContext = { from: request.from },
+): Promise<Uint8Array> {
+  const value = await endpoint.dispatch(request.method, request.body, ctx);
   return encodeResult(request.method, value);
 }
 
@@ -339,8 +352,11 @@ export async function serveCall(endpoint: PeerEndpoint, request: CallRequest): P
  * starts), so two writes to one key keep the order they were made in; they
  * may finish in any order. One failing call fails only its own result.
  */
-export async function serveBatch(endpoint: PeerEndpoint, request: BatchRequest): Promise<Uint8Array> {
-  const ctx: CallContext = { from: request.from };
+export async function serveBatch(
+  endpoint: PeerEndpoint,
+  request: BatchRequest,
+  ctx: PeerCallContext = { from: request.from },
+): Promise<Uint8Array> {
   const pending: Promise<EncodedResult>[] = [];
   for (const [id, method, body] of request.calls) {
     pending.push(

@@ -17,6 +17,7 @@ import {
   type TransportStats,
   unavailableError,
 } from './batcher.js';
+import { memberCredential } from './credentials.js';
 import { DEFAULT_BODY_LIMIT, supercachePeerPlugin } from './peer-plugin.js';
 import {
   encodeBatchRequest,
@@ -36,11 +37,20 @@ export interface HttpTransportOptions {
   /** This node's id, sent with every request. */
   nodeId: string;
   /**
-   * The cluster secret, shared by every node. Sent as
-   * `authorization: Bearer <secret>`, so run the peer protocol over TLS or a
-   * private network.
+   * The cluster secret, shared by every member. It never travels: requests
+   * carry this node's member key derived from it
+   * (`memberCredential(secret, nodeId)`), and the owned server checks
+   * members' keys and client tokens with it. Give it to members only; an
+   * application gets a `clientToken` instead. Exactly one of `secret` and
+   * `clientToken`.
    */
-  secret: string;
+  secret?: string;
+  /**
+   * A client credential (`clientToken(secret, name)`): this transport then
+   * calls data-plane methods only and cannot `listen`. For applications
+   * that route through the peer protocol without being members.
+   */
+  clientToken?: string;
   /**
    * When set, `start()` runs a Fastify server with the peer routes on this
    * address (port 0 picks a free port; read {@link HttpTransport.address}).
@@ -127,6 +137,30 @@ function checkAddress(address: string): string {
   return url.origin;
 }
 
+/** The credential a transport sends: its member key, or the client token it was given. */
+function credentialOf(options: HttpTransportOptions): string {
+  const { secret, clientToken } = options;
+  if ((secret === undefined) === (clientToken === undefined)) {
+    throw new SuperCacheError(
+      'SC_ERR_BAD_CONFIG',
+      'the HTTP transport needs exactly one of a cluster secret (a member) or a client token (a client)',
+    );
+  }
+  if (secret !== undefined) {
+    if (typeof secret !== 'string' || secret.length === 0) {
+      throw new SuperCacheError('SC_ERR_BAD_CONFIG', 'the HTTP transport needs a non-empty cluster secret');
+    }
+    return memberCredential(secret, options.nodeId);
+  }
+  if (typeof clientToken !== 'string' || clientToken.length === 0 || /[\s]/.test(clientToken)) {
+    throw new SuperCacheError(
+      'SC_ERR_BAD_CONFIG',
+      'a client token must be a non-empty string without spaces',
+    );
+  }
+  return clientToken;
+}
+
 function positiveInt(name: string, value: number): number {
   if (!Number.isInteger(value) || value <= 0) {
     throw new SuperCacheError('SC_ERR_BAD_CONFIG', `${name} must be a positive integer`);
@@ -157,7 +191,7 @@ function positiveInt(name: string, value: number): number {
 export class HttpTransport implements Transport, PeerEndpoint {
   /** This node's id. */
   readonly nodeId: string;
-  readonly #secret: string;
+  readonly #secret: string | undefined;
   readonly #listen: { host?: string; port?: number } | undefined;
   readonly #connections: number;
   readonly #timeoutMs: number;
@@ -188,12 +222,16 @@ export class HttpTransport implements Transport, PeerEndpoint {
         'nodeId must be a non-empty string of at most 256 characters',
       );
     }
-    if (typeof options.secret !== 'string' || options.secret.length === 0) {
-      throw new SuperCacheError('SC_ERR_BAD_CONFIG', 'the HTTP transport needs a non-empty cluster secret');
-    }
+    const credential = credentialOf(options);
     this.nodeId = options.nodeId;
     this.#secret = options.secret;
     this.#listen = options.listen;
+    if (this.#listen !== undefined && this.#secret === undefined) {
+      throw new SuperCacheError(
+        'SC_ERR_BAD_CONFIG',
+        'a client transport cannot listen: serving needs the secret',
+      );
+    }
     this.#connections = positiveInt('connections', options.connections ?? 8);
     this.#timeoutMs = options.timeoutMs ?? 5000;
     if (!(this.#timeoutMs > 0)) throw new SuperCacheError('SC_ERR_BAD_CONFIG', 'timeoutMs must be positive');
@@ -217,7 +255,7 @@ export class HttpTransport implements Transport, PeerEndpoint {
     this.#sender = encodeSender(this.nodeId);
     this.#headers = {
       'content-type': MSGPACK_CONTENT_TYPE,
-      authorization: `Bearer ${this.#secret}`,
+      authorization: `Bearer ${credential}`,
       [NODE_HEADER]: this.nodeId,
     };
     this.#engine = new CallEngine(
@@ -329,7 +367,7 @@ export class HttpTransport implements Transport, PeerEndpoint {
       try {
         await server.register(supercachePeerPlugin, {
           transport: this,
-          secret: this.#secret,
+          secret: this.#secret as string,
           bodyLimit: this.#bodyLimit,
         });
         await server.listen({ host, port });

@@ -8,12 +8,18 @@ import {
   HttpTransport,
   httpStatusOf,
   MSGPACK_CONTENT_TYPE,
+  memberCredential,
   PEER_ROUTES,
   supercachePeerPlugin,
 } from '../src/index.js';
 
 const SECRET = 's3cret-cluster-key';
-const AUTH = { authorization: `Bearer ${SECRET}`, 'content-type': MSGPACK_CONTENT_TYPE };
+// A member named "client" (the sender the envelopes below name).
+const AUTH = {
+  authorization: `Bearer ${memberCredential(SECRET, 'client')}`,
+  'x-supercache-node': 'client',
+  'content-type': MSGPACK_CONTENT_TYPE,
+};
 
 function body(response: LightMyRequestResponse): Record<string, unknown> {
   expect(response.headers['content-type']).toBe(MSGPACK_CONTENT_TYPE);
@@ -81,14 +87,17 @@ describe('supercachePeerPlugin', () => {
 
   it('answers 401 SC_ERR_UNAUTHORIZED with a wrong secret, and never calls the handler', async () => {
     for (const authorization of [
-      `Bearer ${SECRET}x`,
-      `Bearer ${SECRET.slice(1)}`,
-      SECRET,
-      `bearer ${SECRET}`,
+      `Bearer ${SECRET}`,
+      `${AUTH.authorization}0`,
+      AUTH.authorization.slice(0, -1),
+      `Bearer ${memberCredential(`${SECRET}x`, 'client')}`,
+      `Bearer ${memberCredential(SECRET, 'other')}`,
+      AUTH.authorization.slice(7),
+      `bearer ${AUTH.authorization.slice(7)}`,
     ]) {
       const response = await call(
         { v: 1, from: 'client', method: 'echo', body: 1 },
-        { authorization, 'content-type': MSGPACK_CONTENT_TYPE },
+        { authorization, 'x-supercache-node': 'client', 'content-type': MSGPACK_CONTENT_TYPE },
       );
       expect(response.statusCode).toBe(401);
       expect(body(response).code).toBe('SC_ERR_UNAUTHORIZED');
@@ -131,13 +140,13 @@ describe('supercachePeerPlugin', () => {
     expect(calls).toEqual([]);
   });
 
-  it('answers 400 to an empty body, another content type, or a mismatched sender header', async () => {
+  it('answers 400 to an empty body or another content type; 401 when the key is not the named node’s', async () => {
     const empty = await app.inject({ method: 'POST', url: PEER_ROUTES.call, headers: AUTH });
     expect(empty.statusCode).toBe(400);
     const json = await app.inject({
       method: 'POST',
       url: PEER_ROUTES.call,
-      headers: { authorization: AUTH.authorization, 'content-type': 'application/json' },
+      headers: { ...AUTH, 'content-type': 'application/json' },
       payload: JSON.stringify({ v: 1, from: 'client', method: 'echo', body: 1 }),
     });
     expect(json.statusCode).toBe(400);
@@ -146,7 +155,8 @@ describe('supercachePeerPlugin', () => {
       { v: 1, from: 'client', method: 'echo', body: 1 },
       { ...AUTH, 'x-supercache-node': 'someone-else' },
     );
-    expect(spoofed.statusCode).toBe(400);
+    expect(spoofed.statusCode).toBe(401);
+    expect(body(spoofed).code).toBe('SC_ERR_UNAUTHORIZED');
     expect(calls).toEqual([]);
   });
 
@@ -270,7 +280,7 @@ describe('supercachePeerPlugin', () => {
     const ok = await app.inject({
       method: 'GET',
       url: PEER_ROUTES.ping,
-      headers: { authorization: AUTH.authorization },
+      headers: { authorization: AUTH.authorization, 'x-supercache-node': 'client' },
     });
     expect(ok.statusCode).toBe(200);
     expect(body(ok)).toEqual({ node: 'server' });

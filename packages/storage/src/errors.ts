@@ -139,10 +139,13 @@ export const ERROR_CODES = Object.freeze({
   },
   SC_ERR_BUFFER_STOPPED: { meaning: 'The lazyPut write buffer is stopped.', retryable: false },
   SC_ERR_BUFFER_FULL: { meaning: 'The write buffer and its wait queue are full.', retryable: true },
-  SC_ERR_UNAUTHORIZED: { meaning: 'A peer request had no cluster secret or a wrong one.', retryable: false },
+  SC_ERR_UNAUTHORIZED: {
+    meaning: 'A request had no credential, or one that is not valid (a wrong secret, key or token).',
+    retryable: false,
+  },
   SC_ERR_FORBIDDEN: {
     meaning:
-      'A member sent a control-plane message the protocol does not allow from it (a view not following from the current one, a handoff or replication message from a non-participant, a join whose address answers for another node).',
+      'A valid credential that may not do this: a client calling a member method, a read-only token writing, a member naming another node as sender, or a member sending a control-plane message the protocol does not allow from it (a view not following from the current one, a handoff or replication message from a non-participant, a join whose address answers for another node).',
     retryable: false,
   },
   SC_ERR_PAYLOAD_TOO_LARGE: { meaning: 'A peer request body is over the size limit.', retryable: false },
