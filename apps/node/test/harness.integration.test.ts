@@ -65,6 +65,15 @@ describe('cluster nodes as processes (suite harness)', () => {
     for (let i = 0; i < 100; i++) expect(await h.table('c', 'set').lookup(`k${i}`)).toEqual([[`k${i}`, i]]);
   }, 60_000);
 
+  it('reports a leave that fails as failed: the process exits 1 and leave() rejects', async () => {
+    h = new ProcessHarness();
+    for (const id of ['a', 'b']) await h.start(id);
+    // With the leader gone, b can neither leave through it nor lead a
+    // two-node view alone (it is not the smallest id): its leave fails.
+    await h.crash('a');
+    await expect(h.leave('b')).rejects.toThrow(/left with exit code 1\nleave failed/);
+  }, 60_000);
+
   // Regression: the non-leader sources of a join's handoff must learn the
   // joiner's address from the proposed view before streaming to it.
   it('joins a 4th process while its tables hold data', async () => {
