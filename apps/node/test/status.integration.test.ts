@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sourceCliCommand } from '../src/node-process.js';
+import { fetchStatus, formatStatus } from '../src/status.js';
 import { ProcessCluster, ROOT } from './process-cluster.js';
 
 const PARTITIONS = 16;
@@ -66,7 +67,19 @@ describe('supercache-node status', () => {
     expect(rows.reduce((n, r) => n + Number(r[3]), 0)).toBe(PARTITIONS);
     expect(stdout).toMatch(/^ {2}supercache\.main +2\/2 +0 /m);
     expect(stdout).toContain('HANDOFFS');
-    expect(stdout).toMatch(/ALERTS\n {2}none/);
+    // The alerts are the node's own (/health): none on an idle machine, a
+    // latency alert when it is loaded; either way the section says which.
+    expect(stdout).toMatch(/ALERTS\n( {2}none\n?$| {2}! \S)/m);
+  }, 60_000);
+
+  it('lists each alert the node reports under ALERTS, and "none" without any', async () => {
+    const report = await fetchStatus({ peer: c.node('a').url });
+    const alert = { kind: 'latency', node: 'b', message: 'latency to b is 250 ms (threshold 100 ms)' };
+    const withAlert = formatStatus({ ...report, health: { ...report.health, alerts: [alert] } });
+    expect(withAlert).toMatch(/ALERTS\n {2}! latency to b is 250 ms \(threshold 100 ms\)$/m);
+    expect(withAlert).not.toMatch(/ALERTS\n {2}none/);
+    const quiet = formatStatus({ ...report, health: { ...report.health, alerts: [] } });
+    expect(quiet).toMatch(/ALERTS\n {2}none/);
   }, 60_000);
 
   it('prints the same as JSON with --json', async () => {
