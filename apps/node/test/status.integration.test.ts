@@ -73,7 +73,7 @@ describe('supercache-node status', () => {
   }, 60_000);
 
   it('lists each alert the node reports under ALERTS, and "none" without any', async () => {
-    const report = await fetchStatus({ peer: c.node('a').url });
+    const report = await fetchStatus({ peer: c.node('a').url, json: false, timeoutMs: 10_000 });
     const alert = { kind: 'latency', node: 'b', message: 'latency to b is 250 ms (threshold 100 ms)' };
     const withAlert = formatStatus({ ...report, health: { ...report.health, alerts: [alert] } });
     expect(withAlert).toMatch(/ALERTS\n {2}! latency to b is 250 ms \(threshold 100 ms\)$/m);
