@@ -625,6 +625,18 @@ describe('forgeries the guard lets through (known gaps)', () => {
     return true;
   };
 
+  /** The crashed member of the first case is gone (once its pings stop) and every node holds one epoch. */
+  const settled = async (): Promise<void> => {
+    expect(await eventually(() => membersEverywhere('a,b,c'), 60_000)).toBe(true);
+    expect(
+      await eventually(async () => {
+        const epochs = new Set<number>();
+        for (const id of c.nodes.keys()) epochs.add((await c.client(id).health()).epoch);
+        return epochs.size === 1;
+      }, 30_000),
+    ).toBe(true);
+  };
+
   beforeAll(async () => {
     for (const id of ['a', 'b', 'c']) await c.start(id);
     expect(await eventually(() => membersEverywhere('a,b,c'), 30_000)).toBe(true);
@@ -666,6 +678,30 @@ describe('forgeries the guard lets through (known gaps)', () => {
     }
   }, 120_000);
 
+  // The same self-shortcut in HandoffParticipant.prepare (`from !== ctx.nodeId`):
+  // under its own key, c takes a made-up handoff as its own, streams its
+  // snapshot to a and b (who refuse it: the 403 here is theirs, passed on),
+  // and on the forged switch holds the moving partitions; writes to them
+  // waited about 10 s in a manual run, until the hold timed out.
+  it.fails("refuses a handoff prepare and switch sent to a node under that node's own key", async () => {
+    await settled();
+    const view = (await peerAs('c', 'observer', 'sc.view', {})).body as unknown as WireView;
+    const sentBefore = (await c.client('c').stats()).handoff?.entriesSent ?? 0;
+    for (let i = 0; i < 60; i++) await c.client('a').put([`own-${i}`, i]);
+    const next = { ...dropping(view, 'c'), handoffs: [...view.handoffs, 'own-key'] };
+    const prepare = await peerAs('c', 'c', 'sc.handoffPrepare', { h: 'own-key', prev: view, next });
+    const sw = await peerAs('c', 'c', 'sc.handoffSwitch', { h: 'own-key' });
+    for (const r of [prepare, sw]) {
+      expect({ status: r.status, code: r.body.code }, String(r.body.message)).toEqual({
+        status: 403,
+        code: 'SC_ERR_FORBIDDEN',
+      });
+      // Refused by c itself, not by a target c streamed to.
+      expect(String(r.body.message)).not.toMatch(/^node [ab] /);
+    }
+    expect((await c.client('c').stats()).handoff?.entriesSent ?? 0).toBe(sentBefore);
+  }, 60_000);
+
   // ViewGuard.check skips every check for a view "from" the receiver itself
   // (`from === ctx.nodeId`), meant for a node's own commits, which never
   // travel (callNode runs them locally). Over the wire, a member key made for
@@ -673,6 +709,7 @@ describe('forgeries the guard lets through (known gaps)', () => {
   // peer plugin's check, and the receiver adopts epoch 2^53-1; it then stops
   // serving (503 "has not heard from a quorum of its view").
   it.fails("refuses a view sent to a node under that node's own key (epoch 2^53-1)", async () => {
+    await settled();
     const view = (await peerAs('b', 'observer', 'sc.view', {})).body as unknown as WireView;
     const before = (await c.client('b').health()).epoch;
     const r = await peerAs('b', 'b', 'sc.viewCommit', { view: { ...view, epoch: Number.MAX_SAFE_INTEGER } });
