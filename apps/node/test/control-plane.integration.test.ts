@@ -593,11 +593,12 @@ describe('the guarded control plane on real processes', () => {
 });
 
 /**
- * Forgeries the guard does NOT refuse today (found by this file; kept as
- * `it.fails` so they turn red, to be flipped, once fixed). Each runs on a
- * cluster of its own, as a successful forgery breaks it.
+ * Forgeries this file found getting through, now refused: a call to a node
+ * under its own key (the peer routes refuse it), and calls under a dead
+ * member's key keeping it alive (only answers to a node's own pings count).
+ * Each runs on a cluster of its own, as a successful forgery would break it.
  */
-describe('forgeries the guard lets through (known gaps)', () => {
+describe('forgeries under a node\'s own key or a dead member\'s key', () => {
   const c = new ProcessCluster(PARTITIONS, {
     extraArgs: ['--failure-timeout-ms', String(FAILURE_TIMEOUT_MS), '--heartbeat-ms', String(HEARTBEAT_MS)],
   });
@@ -646,11 +647,11 @@ describe('forgeries the guard lets through (known gaps)', () => {
     await c.close();
   }, 60_000);
 
-  // The key of a crashed member can be made by any holder of the secret;
-  // every call under it (even a refused one) counts as hearing from that
-  // member (peer-handlers.ts refreshes the sender before the handler runs),
-  // so pings under it keep a dead member in the view for as long as they last.
-  it.fails('removes a crashed member while pings under its own key keep coming', async () => {
+  // The key of a crashed member can be made by any holder of the secret.
+  // Calls under it used to count as hearing from that member, so pings under
+  // it kept a dead member in the view; now only answers to a node's own
+  // pings count.
+  it('removes a crashed member while pings under its own key keep coming', async () => {
     await c.start('d');
     expect(await eventually(() => membersEverywhere('a,b,c,d'), 60_000)).toBe(true);
     const view = (await peerAs('a', 'observer', 'sc.view', {})).body as unknown as WireView;
@@ -678,12 +679,12 @@ describe('forgeries the guard lets through (known gaps)', () => {
     }
   }, 120_000);
 
-  // The same self-shortcut in HandoffParticipant.prepare (`from !== ctx.nodeId`):
-  // under its own key, c takes a made-up handoff as its own, streams its
-  // snapshot to a and b (who refuse it: the 403 here is theirs, passed on),
-  // and on the forged switch holds the moving partitions; writes to them
-  // waited about 10 s in a manual run, until the hold timed out.
-  it.fails("refuses a handoff prepare and switch sent to a node under that node's own key", async () => {
+  // HandoffParticipant.prepare trusts its own node (`from !== ctx.nodeId`):
+  // under its own key, c used to take a made-up handoff as its own, stream
+  // its snapshot to a and b, and on the forged switch hold the moving
+  // partitions (writes waited about 10 s). The peer routes now refuse a call
+  // under the receiver's own key before any handler runs.
+  it("refuses a handoff prepare and switch sent to a node under that node's own key", async () => {
     await settled();
     const view = (await peerAs('c', 'observer', 'sc.view', {})).body as unknown as WireView;
     const sentBefore = (await c.client('c').stats()).handoff?.entriesSent ?? 0;
@@ -705,10 +706,9 @@ describe('forgeries the guard lets through (known gaps)', () => {
   // ViewGuard.check skips every check for a view "from" the receiver itself
   // (`from === ctx.nodeId`), meant for a node's own commits, which never
   // travel (callNode runs them locally). Over the wire, a member key made for
-  // the receiver's own id (any holder of the secret can make it) passes the
-  // peer plugin's check, and the receiver adopts epoch 2^53-1; it then stops
-  // serving (503 "has not heard from a quorum of its view").
-  it.fails("refuses a view sent to a node under that node's own key (epoch 2^53-1)", async () => {
+  // the receiver's own id used to pass, and the receiver adopted epoch
+  // 2^53-1 and stopped serving; the peer routes now refuse it.
+  it("refuses a view sent to a node under that node's own key (epoch 2^53-1)", async () => {
     await settled();
     const view = (await peerAs('b', 'observer', 'sc.view', {})).body as unknown as WireView;
     const before = (await c.client('b').health()).epoch;

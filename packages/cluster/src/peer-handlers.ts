@@ -50,7 +50,10 @@ export class PeerHandlers {
     const wrapped = async (body: unknown, call: PeerCallContext) => {
       if (ctx.stopped) throw new SuperCacheError('SC_ERR_NOT_STARTED', `node ${ctx.nodeId} is stopped`);
       if (!isRecord(body)) throw new SuperCacheError('SC_ERR_BAD_REQUEST', `${method} expects a map body`);
-      if (call.from !== ctx.nodeId && ctx.view.members.includes(call.from)) ctx.detector.heard(call.from);
+      // A call from a member does not count as hearing from it: only its
+      // answers to this node's own pings, at its address, do. So whoever
+      // holds a member's key cannot keep a dead member in the view by
+      // calling as it.
       this.#inflight++;
       try {
         return await fn(body, call.from, call.readOnly === true);

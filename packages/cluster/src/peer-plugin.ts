@@ -161,6 +161,16 @@ export async function supercachePeerPlugin(app: FastifyInstance, options: PeerPl
     const principal = principals.get(request);
     if (principal === undefined) throw new SuperCacheError('SC_ERR_UNAUTHORIZED', 'missing credentials');
     if (principal.kind === 'member') {
+      // A node runs its calls to itself locally; one arriving over the wire
+      // under its own key is forged, and would skip the checks a node makes
+      // of other senders only.
+      if (principal.nodeId === transport.nodeId) {
+        throw new SuperCacheError(
+          'SC_ERR_FORBIDDEN',
+          `node ${transport.nodeId} does not take calls under its own key over the network`,
+          { details: { node: principal.nodeId } },
+        );
+      }
       if (from !== principal.nodeId) {
         throw new SuperCacheError(
           'SC_ERR_FORBIDDEN',

@@ -285,4 +285,24 @@ describe('member and client credentials on real HTTP nodes', () => {
     expect(real.status).toBe(200);
     expect(nodes[1]!.view.epoch).toBe(epoch);
   });
+
+  it("refuses a call under the receiving node's own key: a node's calls to itself never travel", async () => {
+    const url = transports[1]!.address!;
+    const epoch = nodes[1]!.view.epoch;
+    const view = nodes[1]!.view;
+    const r = await request(`${url}${PEER_ROUTES.call}`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${memberCredential(SECRET, 'b')}`,
+        'x-supercache-node': 'b',
+        'content-type': MSGPACK_CONTENT_TYPE,
+      },
+      body: Buffer.from(
+        encode({ v: 1, from: 'b', method: 'sc.viewCommit', body: { view: { ...view, epoch: epoch + 1 } } }),
+      ),
+    });
+    const body = decode(new Uint8Array(await r.body.arrayBuffer())) as { code: string };
+    expect({ status: r.statusCode, code: body.code }).toEqual({ status: 403, code: 'SC_ERR_FORBIDDEN' });
+    expect(nodes[1]!.view.epoch).toBe(epoch);
+  });
 });
