@@ -598,7 +598,7 @@ describe('the guarded control plane on real processes', () => {
  * member's key keeping it alive (only answers to a node's own pings count).
  * Each runs on a cluster of its own, as a successful forgery would break it.
  */
-describe('forgeries under a node\'s own key or a dead member\'s key', () => {
+describe("forgeries under a node's own key or a dead member's key", () => {
   const c = new ProcessCluster(PARTITIONS, {
     extraArgs: ['--failure-timeout-ms', String(FAILURE_TIMEOUT_MS), '--heartbeat-ms', String(HEARTBEAT_MS)],
   });
