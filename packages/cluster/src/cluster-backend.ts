@@ -54,12 +54,12 @@ function waitsOutFailover(e: unknown): boolean {
  * the node out while it was under way: `SC_ERR_STALE_EPOCH` (retryable), its
  * outcome unknown when an earlier attempt was sent.
  */
-function removedMeanwhile(node: string, epoch: number, view: View, tried: boolean): SuperCacheError {
+function removedMeanwhile(node: string, epoch: number, tried: boolean): SuperCacheError {
   return new SuperCacheError(
     'SC_ERR_STALE_EPOCH',
     `node ${node} was removed from the cluster after this write began (at epoch ${epoch}); ` +
       `it is not tried again${tried ? ' (outcome unknown: an earlier attempt may have applied)' : ''}`,
-    { retryable: true, details: { view, ...(tried ? { outcome: 'unknown' } : {}) } },
+    { retryable: true, ...(tried ? { details: { outcome: 'unknown' } } : {}) },
   );
 }
 
@@ -149,7 +149,7 @@ export class ClusterBackend implements Backend {
       }
       if (write && this.#host.removals !== removals) {
         this.#host.counters.opsFailed++;
-        throw removedMeanwhile(this.#host.nodeId, startEpoch, this.#host.view, i > 0);
+        throw removedMeanwhile(this.#host.nodeId, startEpoch, i > 0);
       }
       const epoch = this.#host.view.epoch;
       try {
