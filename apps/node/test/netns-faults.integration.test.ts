@@ -11,6 +11,7 @@
  * Nothing here asserts a duration.
  */
 
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { SuperCacheError } from '@supercache/storage';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -51,6 +52,8 @@ afterEach(async () => {
 
 const index = (id: string) => IDS.indexOf(id as (typeof IDS)[number]);
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 async function health(c: ProcessCluster, id: string): Promise<Health> {
   return (await c.client(id).request('GET', '/health')) as Health;
 }
@@ -73,6 +76,8 @@ async function startCluster(rf: number, mode: Mode): Promise<ProcessCluster> {
     // Longer than a node's own retries of a routed call (8 attempts of up to 5 s): a client that gives up
     // sooner leaves a write the node still retries, which can land after newer writes (see the report).
     clientTimeoutMs: 60_000,
+    // The client API listens on the namespace address, off loopback: it needs a token.
+    clientToken: randomBytes(16).toString('hex'),
     placement: {
       command: (id) => b.command(index(id), sourceCliCommand(ROOT)),
       host: (id) => b.address(index(id)),
@@ -182,7 +187,11 @@ async function minorityWrites(
   n: number,
 ): Promise<{ acked: string[]; noQuorum: string[]; otherErrors: unknown[] }> {
   const keys = Array.from({ length: n }, (_x, i) => `minority-${i}`);
-  const probe = new JsonClient(c.client(id).url, { connections: n, timeoutMs: 4 * FAILURE_TIMEOUT_MS });
+  const probe = new JsonClient(c.client(id).url, {
+    connections: n,
+    timeoutMs: 4 * FAILURE_TIMEOUT_MS,
+    ...(c.clientToken === undefined ? {} : { token: c.clientToken }),
+  });
   try {
     const results = await Promise.all(keys.map((k) => failure(() => probe.put([k, 1]))));
     const out = { acked: [] as string[], noQuorum: [] as string[], otherErrors: [] as unknown[] };
@@ -303,6 +312,7 @@ describe.skipIf(!support.ok)('real links cut between network namespaces', () => 
     const probe = new JsonClient(c.client(victim).url, {
       connections: keys.length,
       timeoutMs: 4 * FAILURE_TIMEOUT_MS,
+      ...(c.clientToken === undefined ? {} : { token: c.clientToken }),
     });
     let results: Array<unknown>;
     try {
@@ -352,6 +362,102 @@ describe.skipIf(!support.ok)('real links cut between network namespaces', () => 
       expect([JSON.stringify([[k, 1]]), JSON.stringify([[k, 2]])]).toContain([...seen][0]);
     }
   }, 120_000);
+
+  // Writes sent through the isolated node right after the cut are not acknowledged (refused, or their
+  // client gives up). With a long split, the node has given up on them before the heal; with a short one,
+  // the heal comes while it still waits on a peer call it made under the old view.
+  it.each([
+    ['a long split', false],
+    ['a split that heals while the isolated node still waits on them', true],
+  ] as const)(
+    'RF 3 sync, writes stranded on the isolated node during %s never overwrite what the majority acknowledged',
+    async (label, short) => {
+      const c = await startCluster(3, 'sync');
+      const b = bed as NetnsBed;
+      const victim = 'c';
+      const majority = IDS.filter((id) => id !== victim);
+      const keys = Array.from({ length: 32 }, (_x, i) => `stranded-${i}`);
+      // A value names the node it was written through and the round: `c:1` is a stranded write.
+      await c.client('a').putBatch(keys.map((k) => [k, 'a:0']));
+      expect(await settled(c, IDS), c.logs()).toBe(true);
+      await b.partition(index(victim));
+      const cutAt = performance.now();
+      // One write of every key through the isolated node, all at once on their own connections; their
+      // client gives up sooner than the node's own peer calls (callTimeoutMs, 5 s by default) time out.
+      const probe = new JsonClient(c.client(victim).url, {
+        connections: keys.length,
+        timeoutMs: short ? FAILURE_TIMEOUT_MS : 4 * FAILURE_TIMEOUT_MS,
+        ...(c.clientToken === undefined ? {} : { token: c.clientToken }),
+      });
+      let stranded: unknown[];
+      try {
+        stranded = await Promise.all(keys.map((k) => failure(() => probe.put([k, `${victim}:1`]))));
+      } finally {
+        await probe.close();
+      }
+      const strandedAcked = keys.filter((_k, i) => stranded[i] === undefined);
+      expect(strandedAcked, c.logs()).toEqual([]);
+      expect(await eventually(async () => !(await c.members('a')).includes(victim), 15_000), c.logs()).toBe(
+        true,
+      );
+      expect(await settled(c, majority), c.logs()).toBe(true);
+      // The majority writes every key in three rounds, each acknowledged (a refused attempt is retried,
+      // bounded), alternating the node it writes through.
+      const last = new Map<string, string>();
+      for (let round = 2; round <= 4; round++) {
+        const via = majority[round % majority.length] as string;
+        for (const k of keys) {
+          const v = `${via}:${round}`;
+          let err: unknown;
+          for (let attempt = 0; attempt < 20; attempt++) {
+            err = await failure(() => c.client(via).put([k, v]));
+            if (err === undefined) break;
+            await sleep(100);
+          }
+          expect(err, `${k} = ${v} via ${via}`).toBeUndefined();
+          last.set(k, v);
+        }
+      }
+      await b.heal();
+      const healedAt = performance.now();
+      expect(await settled(c, IDS), c.logs()).toBe(true);
+      const rejoinedAt = performance.now();
+      // Whatever the isolated node still had under way has ended by now (its peer calls and their retries
+      // are bounded by twice callTimeoutMs after the cut): the reads see the final state.
+      await sleep(Math.max(0, cutAt + 12_000 - performance.now()));
+      // Every node, the rejoined one included, serves each key at the majority's last acknowledged value.
+      const wrong: string[] = [];
+      let reads = 0;
+      for (const id of IDS)
+        for (const k of keys) {
+          let got: unknown;
+          for (let attempt = 0; attempt < 20; attempt++) {
+            const e = await failure(async () => {
+              got = await c.client(id).get(k);
+            });
+            if (e === undefined) break;
+            got = `error ${String(e)}`;
+            await sleep(100);
+          }
+          reads++;
+          if (JSON.stringify(got) !== JSON.stringify([[k, last.get(k)]]))
+            wrong.push(`${k} via ${id}: ${JSON.stringify(got)}, acknowledged ${last.get(k)}`);
+        }
+      const refusals: Record<string, number> = {};
+      for (const e of stranded) {
+        const code = SuperCacheError.is(e) ? e.code : String((e as Error).name);
+        refusals[code] = (refusals[code] ?? 0) + 1;
+      }
+      console.log(
+        `netns RF3 sync stranded writes on ${victim}, ${label}: ${reads - wrong.length} of ${reads} reads at the last ` +
+          `acknowledged value; split lasted ${Math.round(healedAt - cutAt)} ms, rejoined ${Math.round(rejoinedAt - healedAt)} ms ` +
+          `after the heal; the stranded writes failed with ${JSON.stringify(refusals)}` +
+          `${wrong.length > 0 ? `; wrong: ${wrong.join('; ')}` : ''}`,
+      );
+      expect(wrong, c.logs()).toEqual([]);
+    },
+    120_000,
+  );
 
   /** RF 2 sync under the checked load through every node while node c's link is degraded. */
   async function degradedLink(label: string, degrade: (b: NetnsBed) => Promise<void>): Promise<NetnsBed> {

@@ -55,13 +55,24 @@ export class ProcessCluster {
   readonly extraArgs: readonly string[];
   readonly #clientTimeoutMs: number | undefined;
   readonly #placement: NodePlacement;
+  /** Bearer token of every node's client API (`--client-token`), sent by the clients; none: open on loopback. */
+  readonly clientToken: string | undefined;
 
   constructor(
     partitions = 16,
-    options: { extraArgs?: readonly string[]; clientTimeoutMs?: number; placement?: NodePlacement } = {},
+    options: {
+      extraArgs?: readonly string[];
+      clientTimeoutMs?: number;
+      placement?: NodePlacement;
+      clientToken?: string;
+    } = {},
   ) {
     this.partitions = partitions;
-    this.extraArgs = options.extraArgs ?? [];
+    this.clientToken = options.clientToken;
+    this.extraArgs = [
+      ...(options.extraArgs ?? []),
+      ...(options.clientToken === undefined ? [] : ['--client-token', options.clientToken]),
+    ];
     this.#clientTimeoutMs = options.clientTimeoutMs;
     this.#placement = options.placement ?? {};
   }
@@ -85,6 +96,7 @@ export class ProcessCluster {
       new JsonClient((await this.#placement.clientUrl?.(id, node.url)) ?? node.url, {
         connections: 8,
         ...(this.#clientTimeoutMs === undefined ? {} : { timeoutMs: this.#clientTimeoutMs }),
+        ...(this.clientToken === undefined ? {} : { token: this.clientToken }),
       }),
     );
     await node.ready;

@@ -49,6 +49,20 @@ function waitsOutFailover(e: unknown): boolean {
   return SuperCacheError.is(e) && (UNREACHABLE.has(e.code) || e.code === 'SC_ERR_NO_QUORUM');
 }
 
+/**
+ * The error of a write this node stopped retrying because the cluster put
+ * the node out while it was under way: `SC_ERR_STALE_EPOCH` (retryable), its
+ * outcome unknown when an earlier attempt was sent.
+ */
+function removedMeanwhile(node: string, epoch: number, tried: boolean): SuperCacheError {
+  return new SuperCacheError(
+    'SC_ERR_STALE_EPOCH',
+    `node ${node} was removed from the cluster after this write began (at epoch ${epoch}); ` +
+      `it is not tried again${tried ? ' (outcome unknown: an earlier attempt may have applied)' : ''}`,
+    { retryable: true, ...(tried ? { details: { outcome: 'unknown' } } : {}) },
+  );
+}
+
 /** What to do after a failed attempt. */
 type Verdict = 'adopted' | 'backoff' | 'fail';
 
@@ -112,9 +126,17 @@ export class ClusterBackend implements Backend {
     options: RouteOptions | undefined,
     retryUnreachable: boolean,
     attempt: (epoch: number) => Promise<T>,
+    write = false,
   ): Promise<T> {
     const signal = options?.signal;
     const attempts = this.#host.retry.attempts;
+    // A write made while this node was a member must not be tried again
+    // once the cluster has put it out (a split): the others went on without
+    // it, and an attempt after it rejoined would land after the writes they
+    // acknowledged meanwhile. Requests it sent before are fenced by their
+    // epoch on the receiver (assertNotFenced).
+    const removals = this.#host.removals;
+    const startEpoch = this.#host.view.epoch;
     // Past its attempts, an operation waiting out a failover (an owner that
     // does not answer, a lapsed quorum) keeps retrying until the cluster has
     // had the time to replace a dead node: callers see a pause, not an error.
@@ -124,6 +146,10 @@ export class ClusterBackend implements Backend {
       throwIfAborted(signal);
       if (!this.#host.started) {
         throw new SuperCacheError('SC_ERR_NOT_STARTED', `node ${this.#host.nodeId} is not started`);
+      }
+      if (write && this.#host.removals !== removals) {
+        this.#host.counters.opsFailed++;
+        throw removedMeanwhile(this.#host.nodeId, startEpoch, i > 0);
       }
       const epoch = this.#host.view.epoch;
       try {
@@ -210,17 +236,22 @@ export class ClusterBackend implements Backend {
         return this.#readQuorum(p, pd, name, args, options);
       });
     }
-    return this.#retrying(options, idempotent, async (epoch) => {
-      const view = host.view;
-      let owner: Owner;
-      try {
-        owner = 'p' in at ? table.ownerOfPartition(at.p, view) : table.ownerOf(at.pd, view);
-      } catch (e) {
-        if (SuperCacheError.is(e) && e.code === 'SC_ERR_NO_TABLE') await this.#awaitHosting();
-        throw e;
-      }
-      return this.#runAt(owner, at, name, args, epoch, cmd.write, idempotent, options);
-    });
+    return this.#retrying(
+      options,
+      idempotent,
+      async (epoch) => {
+        const view = host.view;
+        let owner: Owner;
+        try {
+          owner = 'p' in at ? table.ownerOfPartition(at.p, view) : table.ownerOf(at.pd, view);
+        } catch (e) {
+          if (SuperCacheError.is(e) && e.code === 'SC_ERR_NO_TABLE') await this.#awaitHosting();
+          throw e;
+        }
+        return this.#runAt(owner, at, name, args, epoch, cmd.write, idempotent, options);
+      },
+      cmd.write,
+    );
   }
 
   /** Runs a shard command on `owner`: here directly, or as one `sc.exec` call. */
@@ -484,29 +515,34 @@ export class ClusterBackend implements Backend {
     }
     const table = this.#table;
     const host = this.#host;
-    return this.#retrying(options, !write, async (epoch) => {
-      const settled = await Promise.allSettled(
-        targets(host.view).map(([h, only]) => {
-          if (h === host.nodeId) return table.serveNode(name, args, { from: h, epoch }, only);
-          host.counters.remoteCalls++;
-          const body: Record<string, unknown> = { t: table.name, e: epoch, c: name, a: args };
-          if (only !== undefined) body.s = only;
-          return host.transport.call(h, 'sc.node', body, {
-            idempotent: !write,
-            timeoutMs: host.callTimeoutMs,
-            ...(options?.signal === undefined ? {} : { signal: options.signal }),
-          });
-        }),
-      );
-      const values: unknown[] = [];
-      let failure: unknown;
-      for (const r of settled) {
-        if (r.status === 'fulfilled') values.push(r.value);
-        else if (failure === undefined || isRedirect(r.reason)) failure = r.reason;
-      }
-      if (failure !== undefined) throw failure;
-      return merge(values, args, { type: this.type });
-    });
+    return this.#retrying(
+      options,
+      !write,
+      async (epoch) => {
+        const settled = await Promise.allSettled(
+          targets(host.view).map(([h, only]) => {
+            if (h === host.nodeId) return table.serveNode(name, args, { from: h, epoch }, only);
+            host.counters.remoteCalls++;
+            const body: Record<string, unknown> = { t: table.name, e: epoch, c: name, a: args };
+            if (only !== undefined) body.s = only;
+            return host.transport.call(h, 'sc.node', body, {
+              idempotent: !write,
+              timeoutMs: host.callTimeoutMs,
+              ...(options?.signal === undefined ? {} : { signal: options.signal }),
+            });
+          }),
+        );
+        const values: unknown[] = [];
+        let failure: unknown;
+        for (const r of settled) {
+          if (r.status === 'fulfilled') values.push(r.value);
+          else if (failure === undefined || isRedirect(r.reason)) failure = r.reason;
+        }
+        if (failure !== undefined) throw failure;
+        return merge(values, args, { type: this.type });
+      },
+      write,
+    );
   }
 
   /** Opens per-node server-side cursors at one epoch. */

@@ -162,6 +162,13 @@ export interface TableHost {
    * removed node made under its old view never lands after its removal.
    */
   assertNotFenced(from: string, epoch: number): void;
+  /**
+   * How many times this node has been put out of its cluster since it
+   * started (removed from the view, or reset to merge into another
+   * cluster). A routed write that sees it change stops: it was made under a
+   * membership the cluster has since given up, so it must not land later.
+   */
+  readonly removals: number;
 }
 
 export type { ChunkItem, DeltaItem, WireEntry } from './handoff-wire.js';

@@ -135,6 +135,7 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
   #view: View = EMPTY_VIEW;
   /** Members removed from the view, with the epoch that removed them (for fencing their old requests). */
   readonly #removedAt = new Map<string, number>();
+  #removals = 0;
   #status: NodeStatus = 'stopped';
   #starting: Promise<void> | undefined;
   #leaving: Promise<void> | undefined;
@@ -245,6 +246,11 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
    */
   get leaseHeld(): boolean {
     return this.#lease.holds(this.#view);
+  }
+
+  /** @internal See {@link TableHost.removals}. */
+  get removals(): number {
+    return this.#removals;
   }
 
   /** @internal See {@link TableHost.assertNotFenced}. */
@@ -661,6 +667,7 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
     if (this.#coordinator.refuses(view)) return false;
     const prev = this.#view;
     const next = Object.freeze(normalizeView(view));
+    if (prev.members.includes(this.nodeId) && !next.members.includes(this.nodeId)) this.#removals++;
     this.#view = next;
     // A view committed by the leader with this node in it vouches for this
     // node now: the leader heard from a quorum to commit it.
@@ -730,6 +737,7 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
   /** Drops the view and every object before joining a stronger cluster (writes on the weaker side are lost). */
   #resetForMerge(): void {
     const prev = this.#view;
+    this.#removals++;
     for (const t of this.#tables.values()) t.reset();
     for (const m of prev.members) {
       if (m !== this.nodeId) this.#peers.remember(m, prev.addresses[m] ?? m, 60_000);

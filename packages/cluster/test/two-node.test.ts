@@ -135,3 +135,41 @@ describe('a request from a node removed since it was made', () => {
     expect(await c.table('b', 'set').lookup(k)).toEqual([[k, 'from b']]);
   });
 });
+
+describe('a write through a node cut off while it waits on the owner', () => {
+  it('is not tried again once the node was removed: after it rejoins, the majority’s acknowledged write stays', async () => {
+    // Peer calls outlast the split: the one the cut node made is still pending when it rejoins.
+    const c = memoryCluster({ failureTimeoutMs: FAILURE_MS, callTimeoutMs: 4000 });
+    cluster = c;
+    const config = { replicationFactor: 3, replicationMode: 'sync' as const };
+    for (const id of ['a', 'b', 'c']) await c.start(id, { tables: TABLES, config });
+    const table = c.node('c').getTable('set');
+    if (table === undefined) throw new Error('no table on c');
+    const k = Array.from({ length: 100 }, (_v, i) => `k${i}`).find(
+      (x) => table.ownerOf(x).node !== 'c',
+    ) as string;
+    await c.table('a', 'set').insert([k, 'before']);
+    // Packets to and from c vanish (no refusal, as on a real split): its write to the owner waits.
+    c.net.drop({ from: 'c' });
+    c.net.drop({ to: 'c' });
+    const stranded = c
+      .table('c', 'set')
+      .insert([k, 'stranded'])
+      .then(
+        () => 'acknowledged',
+        (e: unknown) => (SuperCacheError.is(e) ? `${e.code}:${String(e.details?.outcome)}` : String(e)),
+      );
+    expect(await eventually(() => c.node('a').view.members.join() === 'a,b', FAILURE_MS * 20)).toBe(true);
+    await c.table('a', 'set').insert([k, 'majority']);
+    c.net.heal();
+    expect(
+      await eventually(
+        () => ['a', 'b', 'c'].every((id) => c.node(id).view.members.join() === 'a,b,c'),
+        FAILURE_MS * 40,
+      ),
+    ).toBe(true);
+    // The pending call times out after the rejoin; the write is not sent again under the new view.
+    expect(await stranded).toBe('SC_ERR_STALE_EPOCH:unknown');
+    for (const id of ['a', 'b', 'c']) expect(await c.table(id, 'set').lookup(k)).toEqual([[k, 'majority']]);
+  }, 30_000);
+});

@@ -158,7 +158,8 @@ export const ERROR_CODES = Object.freeze({
     retryable: false,
   },
   SC_ERR_STALE_EPOCH: {
-    meaning: "A peer request carried a cluster view older than the receiver's.",
+    meaning:
+      "A peer request carried a cluster view older than the receiver's, or a write's node was removed from the cluster while the write was under way (it is not tried again; outcome unknown if an attempt was sent).",
     retryable: true,
   },
   SC_ERR_NOT_OWNER: {
