@@ -206,7 +206,7 @@ describe.each([
       expect(v.failures, JSON.stringify(v.failures)).toEqual([]);
       console.log(`RF${rf} strong kill ${victim}: linearizable, ${v.keys} keys, ${v.ops} operations`);
     }
-  });
+  }, 90_000);
 
   it('SIGSTOP of a primary for twice the failure timeout, then SIGCONT: nothing lost, no stale read, no miss', async () => {
     const c = await startCluster(IDS, rf, mode);
@@ -246,7 +246,7 @@ describe.each([
       expect(v.failures, JSON.stringify(v.failures)).toEqual([]);
       console.log(`RF${rf} strong SIGSTOP: linearizable, ${v.keys} keys, ${v.ops} operations`);
     }
-  });
+  }, 90_000);
 });
 
 describe('RF 2 async on 3 processes', () => {
@@ -305,7 +305,7 @@ describe('RF 2 async on 3 processes', () => {
     const rolledBack = new Set(r.staleReads.map((x) => `${x.key}@${x.acked}`)).size;
     // Every lost write is a record the backups lacked at the kill: lagging at the reading, or written after it.
     expect(r.lost.length + rolledBack).toBeLessThanOrEqual(lagRecords + since);
-  });
+  }, 90_000);
 });
 
 describe('refill', () => {
@@ -367,5 +367,5 @@ describe('restart with the same id', () => {
       const rows = await c.client('c').get(`r${i}`);
       expect(rows).toEqual(i % 3 === 0 ? [] : [[`r${i}`, i % 3 === 1 ? 2 : 1]]);
     }
-  });
+  }, 90_000);
 });
