@@ -94,16 +94,26 @@ describe('shards replication: copies', () => {
     const c = await make(['a', 'b', 'c'], 3, 'sync');
     await c.table('a', 'pets').insert(['x', 1]);
     for (const id of ['a', 'b', 'c']) {
+      // Every node holds a copy (RF 3 on 3 nodes): a local read calls no peer.
+      const before = c.node(id).stats().remoteCalls;
       expect(await c.table(id, 'pets').lookup('x', { readMode: 'local' })).toEqual([['x', 1]]);
+      expect(c.node(id).stats().remoteCalls).toBe(before);
       expect(await c.table(id, 'pets').lookup('x', { readMode: 'quorum' })).toEqual([['x', 1]]);
+      expect(await c.table(id, 'pets').lookup('x', { readMode: 'primary' })).toEqual([['x', 1]]);
     }
     expect(held(c, 'a').copies + held(c, 'b').copies + held(c, 'c').copies).toBe(2);
   });
 });
 
 describe('shards replication: a crash', () => {
-  for (const mode of ['sync', 'strong'] as const) {
-    it(`RF 2 ${mode}: a crash under load loses no acknowledged write, every key is found, copies come back`, async () => {
+  const cases = [
+    ['sync', 'primary'],
+    ['strong', 'primary'],
+    ['sync', 'quorum'],
+    ['sync', 'local'],
+  ] as const;
+  for (const [mode, readMode] of cases) {
+    it(`RF 2 ${mode}, ${readMode} reads: a crash under load loses no acknowledged write, every key is found, copies come back`, async () => {
       const all = ['a', 'b', 'c', 'd'];
       const c = await make(all, 2, mode);
       const victim = 'c';
@@ -117,6 +127,7 @@ describe('shards replication: a crash', () => {
         writers: 6,
         maxOpsPerWriter: 400,
         maxMs: 4000,
+        readMode,
       });
       await new Promise((r) => setTimeout(r, 300));
       expect(held(c, victim).primary).toBeGreaterThan(0);
@@ -125,7 +136,7 @@ describe('shards replication: a crash', () => {
       const report = await load;
       const survivor = alive()[0] as string;
       expect(await eventually(() => !c.node(survivor).view.members.includes(victim), 3000)).toBe(true);
-      for (const id of alive()) expectClean(await model.verify(target(c, id)));
+      for (const id of alive()) expectClean(await model.verify(target(c, id), readMode));
       expectClean(report);
       // Refilled back to two copies of every key.
       const keys = [...model.keys.values()].filter((m) => m.attempted > 0).length;
