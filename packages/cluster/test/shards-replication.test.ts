@@ -116,6 +116,9 @@ describe('shards replication: a crash', () => {
     it(`RF 2 ${mode}, ${readMode} reads: a crash under load loses no acknowledged write, every key is found, copies come back`, async () => {
       const all = ['a', 'b', 'c', 'd'];
       const c = await make(all, 2, mode);
+      // Keys written once before the load and never again: only the failover and the refill keep them.
+      const still: Tuple[] = Array.from({ length: 200 }, (_x, i) => [`s${i}`, i]);
+      await c.table('a', 'pets').insertMany(still);
       const victim = 'c';
       const alive = () => all.filter((id) => c.nodes.has(id) && id !== victim);
       const model = new LoadModel();
@@ -138,8 +141,10 @@ describe('shards replication: a crash', () => {
       expect(await eventually(() => !c.node(survivor).view.members.includes(victim), 3000)).toBe(true);
       for (const id of alive()) expectClean(await model.verify(target(c, id), readMode));
       expectClean(report);
+      for (const id of alive())
+        for (const [k, v] of still) expect(await c.table(id, 'pets').lookup(k as string)).toEqual([[k, v]]);
       // Refilled back to two copies of every key.
-      const keys = [...model.keys.values()].filter((m) => m.attempted > 0).length;
+      const keys = [...model.keys.values()].filter((m) => m.attempted > 0).length + still.length;
       const refilled = await eventually(() => {
         let primary = 0;
         let copies = 0;
@@ -165,6 +170,24 @@ describe('shards replication: a crash', () => {
     await eventually(() => c.node('a').view.members.length === 2, 3000);
     for (const [k, v] of objs) expect(await c.table('b', 'pets').lookup(k as string)).toEqual([[k, v]]);
     expect(await c.table('a', 'pets').size()).toBe(1000);
+  });
+
+  it('RF 2 sync: refills the copies a crash took, so a second crash after the refill loses nothing', async () => {
+    const c = await make(['a', 'b', 'c', 'd'], 2, 'sync');
+    const objs: Tuple[] = Array.from({ length: 1000 }, (_x, i) => [`k${i}`, i]);
+    await c.table('a', 'pets').insertMany(objs);
+    await c.crash('d');
+    await eventually(() => c.node('a').view.members.length === 3, 3000);
+    // No write after the crash: the refill alone brings every key back to two copies.
+    const refilled = await eventually(() => {
+      let copies = 0;
+      for (const id of ['a', 'b', 'c']) copies += held(c, id).copies;
+      return copies === 1000;
+    }, 5000);
+    expect(refilled).toBe(true);
+    await c.crash('c');
+    await eventually(() => c.node('a').view.members.length === 2, 3000);
+    for (const [k, v] of objs) expect(await c.table('b', 'pets').lookup(k as string)).toEqual([[k, v]]);
   });
 
   it('a graceful join and leave keep every key and its copies', async () => {
