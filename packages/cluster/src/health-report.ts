@@ -89,7 +89,11 @@ function tableReplication(ctx: NodeContext, t: DistributedTable): TableReplicati
     mode: t.replicationMode,
     hosts,
     primaries,
-    backups: t.replicator === undefined ? 0 : Math.max(0, Object.keys(held).length - primaries),
+    // A replicated 'shards' table counts replica groups held as a backup.
+    backups:
+      t.replicator === undefined
+        ? 0
+        : Math.max(0, Object.keys(held).length - (shards ? t.replicator.led().length : primaries)),
     maxLagRecords,
     maxLagMs,
     outOfSync,

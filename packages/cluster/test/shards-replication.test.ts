@@ -190,6 +190,36 @@ describe('shards replication: a crash', () => {
     for (const [k, v] of objs) expect(await c.table('b', 'pets').lookup(k as string)).toEqual([[k, v]]);
   });
 
+  it('a bag keeps every value of every key through a crash (whole key states replicate)', async () => {
+    const c = memoryCluster({
+      heartbeatMs: 25,
+      failureTimeoutMs: 400,
+      callTimeoutMs: 2000,
+      retry: { attempts: 60, baseMs: 5, maxMs: 50 },
+    });
+    cluster = c;
+    const defs: SuiteTableDef[] = [
+      { name: 'bag', type: 'bag', placement: 'shards', localShards: 2, replicas: 2, replicationMode: 'sync' },
+    ];
+    for (const id of ['a', 'b', 'c']) await c.start(id, { tables: defs });
+    const bag = c.table('a', 'bag');
+    for (let i = 0; i < 100; i++)
+      await bag.insertMany([
+        [`k${i}`, 1],
+        [`k${i}`, 2],
+        [`k${i}`, 3],
+      ]);
+    for (let i = 0; i < 100; i += 2) await bag.deleteObject([`k${i}`, 2]);
+    await c.crash('b');
+    await eventually(() => c.node('a').view.members.length === 2, 3000);
+    for (let i = 0; i < 100; i++) {
+      const want = i % 2 === 0 ? [1, 3] : [1, 2, 3];
+      const rows = await c.table('c', 'bag').lookup(`k${i}`);
+      expect(rows.map((r) => r[1]).sort()).toEqual(want);
+    }
+    expect(await c.table('a', 'bag').size()).toBe(250);
+  });
+
   it('a graceful join and leave keep every key and its copies', async () => {
     const c = await make(['a', 'b', 'c'], 2, 'sync');
     const objs: Tuple[] = Array.from({ length: 500 }, (_x, i) => [`k${i}`, i]);
