@@ -120,6 +120,15 @@ describe('PartitionedTable replicas (distributed)', () => {
       for (const [k, v] of still)
         expect(await m.table.lookup(k), `key ${k} through ${m.id}`).toEqual([[k, v]]);
     expect(await (survivors[0] as Member).table.size()).toBe(attempted.size + still.length);
+    // The health report counts two copies per key on the two survivors.
+    expect((survivors[0] as Member).table.health().replication.accounts).toMatchObject({
+      placement: 'shards',
+      factor: 2,
+      copies: 2,
+      shortfall: 0,
+      zeroCopy: false,
+      mode: 'sync',
+    });
   });
 
   it('refuses bad replicas and replicationMode values, naming the option', async () => {
