@@ -190,6 +190,23 @@ describe('shards replication: a crash', () => {
     for (const [k, v] of objs) expect(await c.table('b', 'pets').lookup(k as string)).toEqual([[k, v]]);
   });
 
+  it('async: once the backups caught up (lag 0), a crash loses nothing', async () => {
+    const c = await make(['a', 'b', 'c'], 2, 'async');
+    const objs: Tuple[] = Array.from({ length: 500 }, (_x, i) => [`k${i}`, i]);
+    await c.table('a', 'pets').insertMany(objs);
+    const caughtUp = await eventually(() =>
+      ['a', 'b', 'c'].every((id) => {
+        const r = c.node(id).health().replication.pets;
+        return r !== undefined && r.maxLagRecords === 0 && r.outOfSync === 0;
+      }),
+    );
+    expect(caughtUp).toBe(true);
+    expect(held(c, 'a').copies + held(c, 'b').copies + held(c, 'c').copies).toBe(500);
+    await c.crash('b');
+    await eventually(() => c.node('a').view.members.length === 2, 3000);
+    for (const [k, v] of objs) expect(await c.table('c', 'pets').lookup(k as string)).toEqual([[k, v]]);
+  });
+
   it('a bag keeps every value of every key through a crash (whole key states replicate)', async () => {
     const c = memoryCluster({
       heartbeatMs: 25,
