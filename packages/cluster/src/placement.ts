@@ -8,7 +8,9 @@
  *   copy leading). Data moves between views a whole partition at a time.
  * - {@link ShardsPlacement} (PartitionedEts): every host brings its own
  *   `localShards` shards; a key belongs to the `{node, shard}` with the
- *   highest rendezvous score. Data moves key by key.
+ *   highest rendezvous score. Data moves key by key. With `replicas` above
+ *   1 a key's copies follow {@link ShardsPlacement.copiesOf}, replicated
+ *   per replica group (the keys with the same ordered copy hosts).
  *
  * Each answers, for a view: who owns some partition data, which local
  * shards this node owns, the copies of a partition, what moves between two
@@ -67,7 +69,11 @@ export interface PlacementStrategy {
   shardOf(pd: Term): number;
   /** Local shards whose data `self` serves under `r`. */
   ownedShards(r: Routing, self: string): number[];
-  /** The copies of partition `p` under `r`, primary first (`[]` for a placement without replica sets). */
+  /**
+   * The copies of partition `p` under `r`, primary first: a partition of a
+   * `'partitions'` table, a replica group of a replicated `'shards'` table;
+   * `[]` without replication.
+   */
   replicas(r: Routing, p: number): readonly string[];
   /** What each host owns under `r`: partitions, or shards. */
   ownedCounts(r: Routing): Record<string, number>;
@@ -275,6 +281,8 @@ export class ShardsPlacement implements PlacementStrategy {
       if (i < 0) return undefined;
       p += i * scale;
       scale *= n;
+      // Past 2^53 a number would name no group (the documented bound on hosts × replicas).
+      if (!Number.isSafeInteger(p) || !Number.isSafeInteger(scale)) return undefined;
     }
     return p;
   }

@@ -1,16 +1,18 @@
 /**
- * Replication of one `'partitions'` table: every partition has a replica
- * set (the top `replicationFactor` hosts by rendezvous ranking, primary
- * first). The primary gives every write a sequence number per partition
- * and ships the resulting state of the keys it touched — not the command —
- * to the backups, which apply records strictly in sequence order. A backup
+ * Replication of one table: every partition has a replica set (the top
+ * `replicationFactor` hosts by rendezvous ranking, primary first); for a
+ * replicated `'shards'` table the partitions are replica groups (see
+ * `ShardsPlacement.replicas`, option `groups`). The primary gives every
+ * write a sequence number per partition and ships the resulting state of
+ * the keys it touched — not the command — to the backups, which apply
+ * records strictly in sequence order. A backup
  * that finds a gap (it missed records, or holds another history) is resynced
  * from a snapshot, then follows the log again.
  *
  * - `async`: a write is acknowledged once the primary applied it.
  * - `sync` and `strong`: once a strict majority of the replica set (the
- *   primary included) applied it; a backup still catching up counts for
- *   nothing. On timeout the caller gets `SC_ERR_QUORUM_TIMEOUT` with
+ *   primary included) applied it (every copy, for replica groups); a
+ *   backup still catching up counts for nothing. On timeout the caller gets `SC_ERR_QUORUM_TIMEOUT` with
  *   `details.outcome === 'unknown'`: the write may have applied.
  * - `strong` also makes a read on the primary wait until every write that
  *   was applied before it is committed, so a read never returns a value a
