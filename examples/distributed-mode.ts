@@ -388,8 +388,8 @@ async function main(): Promise<void> {
   for (let i = 1; i <= ORDERS; i++)
     if ((await (a.orders as PartitionedTable).lookup(`order-${i}`)).length) left++;
   console.log(
-    `Orders still readable through node a: ${left}/${ORDERS} — PartitionedTable shards have no replicas, ` +
-      `so the orders held on c are gone`,
+    `Orders still readable through node a: ${left}/${ORDERS} — this PartitionedTable runs with replicas: 1, ` +
+      `so the orders held on c are gone (replicas: 2 with replicationMode: 'sync' would keep them)`,
   );
   const after = a.node.health().replication[MAIN_TABLE];
   console.log(

@@ -222,9 +222,11 @@ export class ClusterBackend implements Backend {
     const table = this.#table;
     const host = this.#host;
     const mode = options?.readMode;
-    if (!cmd.write && mode !== undefined && mode !== 'primary' && table.spec.placement === 'partitions') {
+    // Copy reads: 'partitions' tables, and replicated 'shards' tables (per replica group).
+    const copyReads = table.spec.placement === 'partitions' || table.copies !== undefined;
+    if (!cmd.write && mode !== undefined && mode !== 'primary' && copyReads) {
       return this.#retrying(options, true, async () => {
-        const p = 'p' in at ? at.p : table.shardOf(at.pd);
+        const p = 'p' in at ? at.p : table.replicaPartOf(at.pd);
         const pd = 'p' in at ? null : at.pd;
         if (mode === 'local') {
           if (table.holdsCopyOf(p)) {
@@ -233,7 +235,7 @@ export class ClusterBackend implements Backend {
           }
           return this.#readAtPrimary(at, name, args, options);
         }
-        return this.#readQuorum(p, pd, name, args, options);
+        return this.#readQuorum(p, at, name, args, options);
       });
     }
     return this.#retrying(
@@ -268,12 +270,15 @@ export class ClusterBackend implements Backend {
     const table = this.#table;
     const host = this.#host;
     const token = write && table.replicator !== undefined;
+    // The session is kept per replication partition: a replica group for a 'shards' table.
+    const part =
+      token && table.copies !== undefined && !('p' in at) ? table.replicaPartOf(at.pd) : owner.shard;
     if (owner.node === host.nodeId) {
       const run =
         'p' in at
           ? table.serveShard(null, name, args, undefined, at.p, token)
           : table.serveShard(at.pd, name, args, undefined, undefined, token);
-      return token ? run.then((r) => this.#noteWrite(owner.shard, r)) : run;
+      return token ? run.then((r) => this.#noteWrite(part, r)) : run;
     }
     // A node that has lost its quorum does not forward either: it answers
     // SC_ERR_NO_QUORUM at once (retried until the failover window ends)
@@ -291,7 +296,7 @@ export class ClusterBackend implements Backend {
       timeoutMs: host.callTimeoutMs,
       ...(options?.signal === undefined ? {} : { signal: options.signal }),
     });
-    return token ? call.then((r) => this.#noteWrite(owner.shard, r)) : call;
+    return token ? call.then((r) => this.#noteWrite(part, r)) : call;
   }
 
   /** Records the token of an acknowledged write (`[result, seq]`) and returns the result. */
@@ -351,7 +356,7 @@ export class ClusterBackend implements Backend {
    */
   async #readQuorum(
     p: number,
-    pd: Term,
+    at: { readonly pd: Term } | { readonly p: number },
     name: string,
     args: readonly unknown[],
     options: RouteOptions | undefined,
@@ -360,7 +365,8 @@ export class ClusterBackend implements Backend {
     const host = this.#host;
     const view = host.view;
     const copies = table.replicasOf(p, view);
-    if (copies.length === 0) return this.#readAtPrimary({ p }, name, args, options);
+    if (copies.length === 0) return this.#readAtPrimary(at, name, args, options);
+    const pd = 'p' in at ? null : at.pd;
     const need = majority(copies.length);
     const answers = await new Promise<Array<[number, unknown]>>((resolve, reject) => {
       const got: Array<[number, unknown]> = [];

@@ -41,7 +41,14 @@ import {
   type Routing,
   ShardsPlacement,
 } from './placement.js';
-import { type PartitionDigest, type ReplicaBatch, type ReplicaEntry, Replicator } from './replicator.js';
+import {
+  type PartitionDigest,
+  type ReplicaBatch,
+  type ReplicaEntry,
+  type ReplicaStore,
+  type ReplicationMode,
+  Replicator,
+} from './replicator.js';
 import {
   type ClusterConfig,
   hostsOf,
@@ -75,6 +82,15 @@ export interface DistributedTableOptions {
   numPartitions?: number;
   /** This node's shard count (`'shards'`); nodes may differ. @defaultValue 1 */
   localShards?: number;
+  /**
+   * Copies of every key of a `'shards'` table, primary included, 1–7 (a
+   * `'partitions'` table takes the cluster's `replicationFactor`). Every
+   * host must agree. Needs the default routing (no `hash`) and
+   * `partitionPos === keyPos`. @defaultValue 1
+   */
+  replicas?: number;
+  /** How writes reach the copies of a `'shards'` table with `replicas` > 1. @defaultValue 'async' */
+  replicationMode?: ReplicationMode;
   /**
    * Replaces the default routing: `(key, numPartitions) => partition` for
    * `'partitions'`, `(key, shards) => shard | index` for `'shards'`. Must be
@@ -239,8 +255,20 @@ export class DistributedTable {
   /** Both sides of this table's handoffs; see {@link handoffSides}. */
   readonly #source: HandoffSource;
   readonly #target: HandoffTarget;
-  /** Replication of this table (`'partitions'` with a replication factor above 1). */
+  /**
+   * Replication of this table: `'partitions'` with a cluster replication
+   * factor above 1, `'shards'` with `replicas` above 1.
+   */
   readonly replicator: Replicator | undefined;
+  /**
+   * The backup copies this node holds of a replicated `'shards'` table, in
+   * the same local shard as the key would take here as its primary; kept
+   * apart from {@link DistributedTable.shards} so fan-outs see each key
+   * once. Undefined for other tables.
+   */
+  readonly copies: ShardSet | undefined;
+  /** The replication mode of this table. */
+  readonly replicationMode: ReplicationMode;
   #closed = false;
 
   /** @internal Use {@link ClusterNode.table}. */
@@ -298,7 +326,19 @@ export class DistributedTable {
             localShards,
             spec.partitionPos,
             options.hash as ShardHashFn | undefined,
+            spec.replicas ?? 1,
           );
+    const groups = spec.placement === 'shards' && (spec.replicas ?? 1) > 1;
+    this.replicationMode = groups ? (spec.replicationMode ?? 'async') : host.config.replicationMode;
+    this.copies = groups
+      ? new ShardSet({
+          type: spec.type,
+          keyPos: spec.keyPos,
+          shards: localShards,
+          clock: host.clock,
+          ...(options.sweepIntervalMs === undefined ? {} : { sweepIntervalMs: options.sweepIntervalMs }),
+        })
+      : undefined;
     const access: HandoffTableAccess = {
       name,
       spec,
@@ -312,17 +352,18 @@ export class DistributedTable {
     this.#source = new HandoffSource(access);
     this.#target = new HandoffTarget(access);
     SIDES.set(this, { source: this.#source, target: this.#target });
-    if (spec.placement === 'partitions' && host.config.replicationFactor > 1) {
+    if ((spec.placement === 'partitions' && host.config.replicationFactor > 1) || groups) {
       this.replicator = new Replicator({
         nodeId: host.nodeId,
         table: name,
-        mode: host.config.replicationMode,
+        mode: this.replicationMode,
+        groups,
         counters: host.counters,
         callTimeoutMs: host.callTimeoutMs,
         clock: host.clock,
         view: () => host.view,
         replicasOf: (p, view) => this.replicasOf(p, view),
-        tableOf: (p) => this.shards.table(p),
+        tableOf: (p) => (groups ? this.#groupStore(p) : this.shards.table(p)),
         // Replication travels alone: a batch answers when its slowest call
         // does, and a write waiting for its backups' acknowledgement must never
         // sit in the same batch as the records those backups need from it.
@@ -410,6 +451,47 @@ export class DistributedTable {
     return this.#placement.replicas(this.#routingFor(view), p);
   }
 
+  /**
+   * The replication partition of partition data `pd` under `view`: its
+   * partition (`'partitions'`), its replica group (a replicated
+   * `'shards'` table, see {@link ShardsPlacement.replicas}), else its local shard.
+   */
+  replicaPartOf(pd: Term, view: View = this.#host.view): number {
+    if (this.copies === undefined) return this.shardOf(pd);
+    return (this.#placement as ShardsPlacement).groupOf(this.#routingFor(view), pd);
+  }
+
+  /**
+   * The keys of replica group `p` on this node, under the view it holds:
+   * in {@link DistributedTable.shards} when it leads the group, else in
+   * {@link DistributedTable.copies}.
+   */
+  #groupStore(p: number): ReplicaStore {
+    const place = this.#placement as ShardsPlacement;
+    const r = this.#routingFor(this.#host.view);
+    const set = place.replicas(r, p)[0] === this.#host.nodeId ? this.shards : (this.copies as ShardSet);
+    const pp = this.spec.partitionPos;
+    // partitionPos === keyPos (checked when the table opens): a key is its partition data.
+    const at = (pd: Term): Table => set.table(place.shardOf(pd));
+    const mine = (e: Entry) => place.groupOf(r, e.obj[pp] as Term) === p;
+    return {
+      lookupEntries: (k) => at(k).lookupEntries(k),
+      delete: (k) => at(k).delete(k),
+      insertEntry: (obj, m) => at(obj[pp] as Term).insertEntry(obj, m),
+      *entries() {
+        for (const t of set.tables) for (const e of t.entries()) if (mine(e)) yield e;
+      },
+      deleteAllObjects: () => {
+        for (const t of set.tables) {
+          const gone: Entry[] = [];
+          for (const e of t.entries()) if (mine(e)) gone.push(e);
+          for (const e of gone) t.deleteObject(e.obj);
+        }
+        return true;
+      },
+    };
+  }
+
   /** The local shard for partition data (owned here or not). */
   shardOf(pd: Term): number {
     return this.#placement.shardOf(pd);
@@ -489,7 +571,7 @@ export class DistributedTable {
       let seq = -1;
       const result = await this.#replicated(
         cmd.write,
-        [o.shard],
+        [this.copies === undefined ? o.shard : this.replicaPartOf(pd, view)],
         (ctx) => this.shards.runShard(o.shard, name, args, ctx),
         (_p, s) => {
           seq = s;
@@ -513,16 +595,20 @@ export class DistributedTable {
   ): Promise<T> {
     const r = this.replicator as Replicator;
     if (!write) {
-      if (this.#host.config.replicationMode === 'strong') for (const p of shards) await r.readBarrier(p);
+      if (this.replicationMode === 'strong') for (const p of shards) await r.readBarrier(p);
       return run({ version: undefined });
     }
+    const view = this.#host.view;
     const touched = new Map<number, Map<MapKey, Term>>();
     const ctx: CommandContext = {
       version: this.#host.hlc.now(),
       touched: (table, key) => {
         this.#onTouched(table, key);
-        const i = this.#tableIndex.get(table);
-        if (i === undefined) return;
+        const at = this.#tableIndex.get(table);
+        if (at === undefined) return;
+        // A replicated 'shards' table records per replica group.
+        const i = this.copies === undefined ? at : this.replicaPartOf(key, view);
+        if (i < 0) return;
         let m = touched.get(i);
         if (m === undefined) touched.set(i, (m = new Map()));
         m.set(keyOf(key), key);
@@ -601,7 +687,9 @@ export class DistributedTable {
       const owned = this.ownedShards(view);
       const shards = only === undefined ? owned : owned.filter((i) => only.includes(i));
       if (this.replicator === undefined) return this.shards.runNode(name, args, this.#ctx(cmd.write), shards);
-      return this.#replicated(cmd.write, shards, (ctx) => this.shards.runNode(name, args, ctx, shards));
+      // A strong read waits for what it could see: the partitions (or replica groups) led here.
+      const parts = this.copies === undefined ? shards : this.replicator.led();
+      return this.#replicated(cmd.write, parts, (ctx) => this.shards.runNode(name, args, ctx, shards));
     }
   }
 
@@ -619,10 +707,14 @@ export class DistributedTable {
     const view = this.#host.view;
     // Only the epoch this node holds: a newer one it could not adopt is not expected.
     if (epoch !== view.epoch) throw staleEpoch(view, this.name, epoch);
-    if (!Number.isInteger(p) || p < 0 || p >= this.spec.numPartitions) {
+    const copies = this.replicasOf(p, view);
+    if (
+      !Number.isInteger(p) ||
+      p < 0 ||
+      (this.copies === undefined ? p >= this.spec.numPartitions : copies.length === 0)
+    ) {
       throw new SuperCacheError('SC_ERR_BAD_REQUEST', `table ${this.name} has no partition ${String(p)}`);
     }
-    const copies = this.replicasOf(p, view);
     if (copies[0] !== from || !copies.includes(this.#host.nodeId))
       throw notOwner(view, this.name, this.#host.nodeId);
     return r;
@@ -703,9 +795,18 @@ export class DistributedTable {
     }
     this.#host.assertServing(this.name);
     const view = this.#host.view;
-    const p = partition ?? this.shardOf(pd);
     const r = this.replicator;
     const self = this.#host.nodeId;
+    if (this.copies !== undefined) {
+      // A replicated 'shards' table: the copy of `pd`'s replica group, in this node's shard of `pd`.
+      const g = this.replicaPartOf(pd, view);
+      const copies = this.replicasOf(g, view);
+      if (r === undefined || !r.holdsCopy(g) || !copies.includes(self)) throw notOwner(view, this.name, self);
+      this.#host.counters.served++;
+      const set = copies[0] === self ? this.shards : this.copies;
+      return [r.appliedSeq(g), set.runShard(this.shardOf(pd), name, args, { version: undefined })];
+    }
+    const p = partition ?? this.shardOf(pd);
     const holds =
       r === undefined
         ? this.replicasOf(p, view)[0] === self
@@ -760,8 +861,12 @@ export class DistributedTable {
     if (this.#closed) return;
     this.#routing = undefined;
     const handed = this.#target.applyCommitted(next);
-    this.replicator?.onView(prev, next, this.spec.numPartitions, handed);
-    if (!sameHosting(prev, next, this.name)) this.#dropUnowned(next);
+    if (this.copies !== undefined) {
+      if (!sameHosting(prev, next, this.name)) this.#regroup(prev, next);
+    } else {
+      this.replicator?.onView(prev, next, this.spec.numPartitions, handed);
+      if (!sameHosting(prev, next, this.name)) this.#dropUnowned(next);
+    }
     const hid = this.#source.hid;
     const until = this.#source.nextEpoch;
     if (hid !== undefined && (next.handoffs.includes(hid) || (until !== undefined && until <= next.epoch)))
@@ -772,6 +877,22 @@ export class DistributedTable {
       for (const n of after) if (!before.includes(n)) this.#callbacks.nodeAdded?.(n);
       for (const n of before) if (!after.includes(n)) this.#callbacks.nodeRemoved?.(n);
     }
+  }
+
+  /**
+   * A replicated `'shards'` table under a new hosting: every object moves
+   * to where `next` wants it on this node (a backup copy whose primary died
+   * becomes the primary's, at once), the replica groups are renumbered, and
+   * every copy they gained is refilled from its primary.
+   */
+  #regroup(prev: View, next: View): void {
+    const place = this.#placement as ShardsPlacement;
+    const before = this.#routingFor(prev);
+    const after = this.#routingFor(next);
+    const led = place.refile(after, this.#host.nodeId, this.shards.tables, (this.copies as ShardSet).tables);
+    const r = this.replicator as Replicator;
+    r.regroup((p) => place.groupNumber(after, place.replicas(before, p)));
+    r.lead(led);
   }
 
   #dropUnowned(view: View): void {
@@ -800,6 +921,7 @@ export class DistributedTable {
     this.replicator?.reset();
     this.#routing = undefined;
     for (const t of this.shards.tables) if (t.size > 0) t.deleteAllObjects();
+    for (const t of this.copies?.tables ?? []) if (t.size > 0) t.deleteAllObjects();
   }
 
   /** Stops sweep timers, drops cursors and releases held commands. */
@@ -810,5 +932,6 @@ export class DistributedTable {
     this.#target.clear();
     this.replicator?.close();
     this.shards.close();
+    this.copies?.close();
   }
 }

@@ -65,9 +65,11 @@ export function buildHealthReport(ctx: NodeContext, changing: boolean): HealthRe
 }
 
 function tableReplication(ctx: NodeContext, t: DistributedTable): TableReplication {
-  const factor = ctx.settings.config.replicationFactor;
+  // A 'shards' table has its own `replicas` (one copy without it).
+  const shards = t.spec.placement === 'shards';
+  const factor = shards ? (t.spec.replicas ?? 1) : ctx.settings.config.replicationFactor;
   const hosts = t.hosts(ctx.view).length;
-  const copies = t.spec.placement === 'partitions' ? Math.min(factor, hosts) : Math.min(1, hosts);
+  const copies = Math.min(factor, hosts);
   const lag = t.replicator?.lag() ?? [];
   let maxLagRecords = 0;
   let maxLagMs = 0;
@@ -84,10 +86,14 @@ function tableReplication(ctx: NodeContext, t: DistributedTable): TableReplicati
     factor,
     copies,
     shortfall: Math.max(0, factor - copies),
-    mode: ctx.settings.config.replicationMode,
+    mode: t.replicationMode,
     hosts,
     primaries,
-    backups: t.replicator === undefined ? 0 : Math.max(0, Object.keys(held).length - primaries),
+    // A replicated 'shards' table counts replica groups held as a backup.
+    backups:
+      t.replicator === undefined
+        ? 0
+        : Math.max(0, Object.keys(held).length - (shards ? t.replicator.led().length : primaries)),
     maxLagRecords,
     maxLagMs,
     outOfSync,

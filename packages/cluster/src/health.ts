@@ -134,18 +134,18 @@ export interface ReplicaLag {
 /** Replication state of one table on this node. */
 export interface TableReplication {
   readonly placement: 'partitions' | 'shards';
-  /** Copies wanted per partition (the cluster's `replicationFactor`). */
+  /** Copies wanted per partition: the cluster's `replicationFactor`, or a `'shards'` table's `replicas`. */
   readonly factor: number;
-  /** Copies each partition actually has: `min(factor, hosts)`; 1 for `'shards'` tables, which are not replicated. */
+  /** Copies each partition (or key of a `'shards'` table) actually has: `min(factor, hosts)`. */
   readonly copies: number;
-  /** `factor - copies`: missing copies per partition (too few hosts, or a placement without replication). */
+  /** `factor - copies`: missing copies per partition (too few hosts). */
   readonly shortfall: number;
   readonly mode: 'async' | 'sync' | 'strong';
   /** Members hosting the table. */
   readonly hosts: number;
-  /** Partitions this node leads. */
+  /** Partitions this node leads (shards it serves, for a `'shards'` table). */
   readonly primaries: number;
-  /** Copies this node holds as a backup. */
+  /** Copies this node holds as a backup (replica groups, for a `'shards'` table). */
   readonly backups: number;
   /** Highest lag over the backups of partitions this node leads. */
   readonly maxLagRecords: number;

@@ -45,6 +45,7 @@ import {
   resolveNodeOptions,
 } from './node-options.js';
 import { PeerHandlers } from './peer-handlers.js';
+import type { ReplicationMode } from './replicator.js';
 import { exponential, linear, retrying } from './retry.js';
 import {
   assertView,
@@ -53,6 +54,7 @@ import {
   EMPTY_VIEW,
   hostsOf,
   normalizeView,
+  type Placement,
   type TableSpec,
   type View,
 } from './view.js';
@@ -70,6 +72,57 @@ interface HostWaiter {
   readonly table: string;
   readonly resolve: () => void;
   readonly reject: (e: unknown) => void;
+}
+
+const REPLICATION_MODES: readonly string[] = ['async', 'sync', 'strong'];
+
+/**
+ * The `replicas` and `replicationMode` of a table's spec (both absent for
+ * one copy).
+ * @throws SuperCacheError `SC_ERR_BAD_ARG` naming the option.
+ */
+function tableReplicas(
+  name: string,
+  placement: Placement,
+  options: DistributedTableOptions,
+  keyPos: number,
+  partitionPos: number,
+): { replicas?: number; replicationMode?: ReplicationMode } {
+  const replicas = options.replicas ?? 1;
+  const mode = options.replicationMode ?? 'async';
+  const bad = (option: string, why: string, value: unknown) =>
+    new SuperCacheError('SC_ERR_BAD_ARG', `table ${name}: ${why}`, { details: { option, value } });
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 7) {
+    throw bad('replicas', `replicas must be an integer from 1 to 7, got ${String(replicas)}`, replicas);
+  }
+  if (typeof mode !== 'string' || !REPLICATION_MODES.includes(mode)) {
+    throw bad(
+      'replicationMode',
+      `replicationMode must be 'async', 'sync' or 'strong', got ${JSON.stringify(mode)}`,
+      mode,
+    );
+  }
+  if (options.replicas === undefined && options.replicationMode === undefined) return {};
+  if (placement !== 'shards') {
+    throw bad(
+      options.replicas === undefined ? 'replicationMode' : 'replicas',
+      "replicas and replicationMode are options of 'shards' tables; " +
+        "a 'partitions' table takes the cluster's replicationFactor and replicationMode",
+      options.replicas ?? options.replicationMode,
+    );
+  }
+  if (replicas === 1) return {};
+  if (options.hash !== undefined) {
+    throw bad(
+      'replicas',
+      'replicas above 1 need the default rendezvous routing (no hash): a user hash ranks no copies',
+      replicas,
+    );
+  }
+  if (partitionPos !== keyPos) {
+    throw bad('replicas', 'replicas above 1 need partitionPos === keyPos', replicas);
+  }
+  return { replicas, replicationMode: mode as ReplicationMode };
 }
 
 /**
@@ -328,12 +381,14 @@ export class ClusterNode extends EventEmitter<ClusterEvents> implements TableHos
     const keyPos = options.keyPos ?? this.config.keyPos;
     const partitionPos =
       options.partitionPos ?? (options.keyPos === undefined ? this.config.partitionPos : keyPos);
+    const replicas = tableReplicas(name, placement, options, keyPos, partitionPos);
     const spec: TableSpec = {
       type: options.type ?? this.config.tableType,
       keyPos,
       partitionPos,
       placement,
       numPartitions: placement === 'partitions' ? (options.numPartitions ?? this.config.numPartition) : 0,
+      ...replicas,
     };
     if (placement === 'partitions' && (!Number.isInteger(spec.numPartitions) || spec.numPartitions < 1)) {
       throw new SuperCacheError(

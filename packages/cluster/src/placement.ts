@@ -8,7 +8,9 @@
  *   copy leading). Data moves between views a whole partition at a time.
  * - {@link ShardsPlacement} (PartitionedEts): every host brings its own
  *   `localShards` shards; a key belongs to the `{node, shard}` with the
- *   highest rendezvous score. Data moves key by key.
+ *   highest rendezvous score. Data moves key by key. With `replicas` above
+ *   1 a key's copies follow {@link ShardsPlacement.copiesOf}, replicated
+ *   per replica group (the keys with the same ordered copy hosts).
  *
  * Each answers, for a view: who owns some partition data, which local
  * shards this node owns, the copies of a partition, what moves between two
@@ -29,7 +31,7 @@ import {
   type ShardRouter,
   shardScore,
 } from '@supercache/partition';
-import { SuperCacheError, type Table, type Term, type Tuple } from '@supercache/storage';
+import { keyOf, type MapKey, SuperCacheError, type Table, type Term, type Tuple } from '@supercache/storage';
 import { hostsOf, type Placement, type View } from './view.js';
 
 /** An owner of some partition data under one view. */
@@ -67,7 +69,11 @@ export interface PlacementStrategy {
   shardOf(pd: Term): number;
   /** Local shards whose data `self` serves under `r`. */
   ownedShards(r: Routing, self: string): number[];
-  /** The copies of partition `p` under `r`, primary first (`[]` for a placement without replica sets). */
+  /**
+   * The copies of partition `p` under `r`, primary first: a partition of a
+   * `'partitions'` table, a replica group of a replicated `'shards'` table;
+   * `[]` without replication.
+   */
   replicas(r: Routing, p: number): readonly string[];
   /** What each host owns under `r`: partitions, or shards. */
   ownedCounts(r: Routing): Record<string, number>;
@@ -178,6 +184,8 @@ export class ShardsPlacement implements PlacementStrategy {
   readonly #partitionPos: number;
   readonly #hash: ShardHashFn | undefined;
   readonly #local: ShardRouter;
+  /** Copies of every key, primary included (the table's `replicas`). */
+  readonly replicationFactor: number;
 
   constructor(
     table: string,
@@ -185,10 +193,12 @@ export class ShardsPlacement implements PlacementStrategy {
     localShards: number,
     partitionPos: number,
     hash: ShardHashFn | undefined,
+    replicationFactor = 1,
   ) {
     this.#table = table;
     this.#partitionPos = partitionPos;
     this.#hash = hash;
+    this.replicationFactor = replicationFactor;
     this.#local = createShardRouter({
       shards: nodeShards(nodeId, localShards),
       ...(hash === undefined ? {} : { hash }),
@@ -232,8 +242,113 @@ export class ShardsPlacement implements PlacementStrategy {
     return Array.from({ length: this.#local.shards.length }, (_x, i) => i);
   }
 
-  replicas(): readonly string[] {
-    return [];
+  /**
+   * With `replicas` above 1, a key's copies are {@link ShardsPlacement.copiesOf}
+   * — a ranking per key, not per shard — so replication runs over *replica
+   * groups*: the keys that share one ordered list of copy hosts. `p` is that
+   * list, numbered under `r` ({@link ShardsPlacement.groupOf}); its copies
+   * are the list, primary first. `[]` for a number that names no list, and
+   * without replication.
+   */
+  replicas(r: Routing, p: number): readonly string[] {
+    const k = this.#copyCount(r);
+    if (k <= 1 || !Number.isSafeInteger(p) || p < 0) return [];
+    const n = r.hosts.length;
+    const out: string[] = [];
+    let rest = p;
+    for (let i = 0; i < k; i++) {
+      const h = r.hosts[rest % n] as string;
+      if (out.includes(h)) return [];
+      out.push(h);
+      rest = Math.floor(rest / n);
+    }
+    return rest === 0 ? out : [];
+  }
+
+  /** Copies per key under `r`: `replicas`, or every host when there are fewer. */
+  #copyCount(r: Routing): number {
+    return Math.min(this.replicationFactor, r.hosts.length);
+  }
+
+  /** The number of the replica group of the copy list `nodes` under `r` (see {@link ShardsPlacement.replicas}). */
+  groupNumber(r: Routing, nodes: readonly string[]): number | undefined {
+    const n = r.hosts.length;
+    if (nodes.length !== this.#copyCount(r) || nodes.length <= 1) return undefined;
+    let p = 0;
+    let scale = 1;
+    for (const h of nodes) {
+      const i = r.hosts.indexOf(h);
+      if (i < 0) return undefined;
+      p += i * scale;
+      scale *= n;
+      // Past 2^53 a number would name no group (the documented bound on hosts × replicas).
+      if (!Number.isSafeInteger(p) || !Number.isSafeInteger(scale)) return undefined;
+    }
+    return p;
+  }
+
+  /** The replica group of partition data `pd` under `r` (`-1` without replication). */
+  groupOf(r: Routing, pd: Term): number {
+    return (
+      this.groupNumber(
+        r,
+        this.copiesOf(r, pd, this.replicationFactor).map((c) => c.node),
+      ) ?? -1
+    );
+  }
+
+  /**
+   * After a view change, puts every object `self` holds where `r` says:
+   * a key it is the primary of in its shard of `primary` (a backup copy
+   * promoted), one it holds a backup copy of in the same shard of
+   * `copies`, and drops the rest. A key found in both keeps the primary
+   * side's objects (handed off or served, so the newest). Returns the
+   * replica groups `self` leads.
+   */
+  refile(r: Routing, self: string, primary: readonly Table[], copies: readonly Table[]): Set<number> {
+    const led = new Set<number>();
+    const pp = this.#partitionPos;
+    const hosted = r.hosts.includes(self);
+    const moves: Array<{ key: Term; from: Table; to: Table | undefined; toPrimary: boolean }> = [];
+    for (const tables of [primary, copies]) {
+      for (const t of tables) {
+        const seen = new Set<MapKey>();
+        for (const e of t.entries()) {
+          const key = e.obj[t.keyPos] as Term;
+          const mk = keyOf(key);
+          if (seen.has(mk)) continue;
+          seen.add(mk);
+          const list = hosted ? this.copiesOf(r, e.obj[pp] as Term, this.replicationFactor) : [];
+          const at = list.findIndex((c) => c.node === self);
+          if (at === 0) {
+            const g = this.groupNumber(
+              r,
+              list.map((c) => c.node),
+            );
+            if (g !== undefined) led.add(g);
+          }
+          const to = at < 0 ? undefined : ((at === 0 ? primary : copies)[list[at]?.shard as number] as Table);
+          if (to !== t) moves.push({ key, from: t, to, toPrimary: at === 0 });
+        }
+      }
+    }
+    for (const m of moves) {
+      const entries = [...m.from.lookupEntries(m.key)];
+      m.from.delete(m.key);
+      if (m.to === undefined) continue;
+      const there = m.to.lookupEntries(m.key).length > 0;
+      // A backup copy that meets the primary side's objects of its key yields to them.
+      if (there && m.toPrimary && !primary.includes(m.from)) continue;
+      if (there) m.to.delete(m.key);
+      for (const e of entries)
+        m.to.insertEntry(
+          e.obj,
+          e.version === undefined
+            ? { expiresAt: e.expiresAt }
+            : { expiresAt: e.expiresAt, version: e.version },
+        );
+    }
+    return led;
   }
 
   /**

@@ -1,16 +1,18 @@
 /**
- * Replication of one `'partitions'` table: every partition has a replica
- * set (the top `replicationFactor` hosts by rendezvous ranking, primary
- * first). The primary gives every write a sequence number per partition
- * and ships the resulting state of the keys it touched — not the command —
- * to the backups, which apply records strictly in sequence order. A backup
+ * Replication of one table: every partition has a replica set (the top
+ * `replicationFactor` hosts by rendezvous ranking, primary first); for a
+ * replicated `'shards'` table the partitions are replica groups (see
+ * `ShardsPlacement.replicas`, option `groups`). The primary gives every
+ * write a sequence number per partition and ships the resulting state of
+ * the keys it touched — not the command — to the backups, which apply
+ * records strictly in sequence order. A backup
  * that finds a gap (it missed records, or holds another history) is resynced
  * from a snapshot, then follows the log again.
  *
  * - `async`: a write is acknowledged once the primary applied it.
  * - `sync` and `strong`: once a strict majority of the replica set (the
- *   primary included) applied it; a backup still catching up counts for
- *   nothing. On timeout the caller gets `SC_ERR_QUORUM_TIMEOUT` with
+ *   primary included) applied it (every copy, for replica groups); a
+ *   backup still catching up counts for nothing. On timeout the caller gets `SC_ERR_QUORUM_TIMEOUT` with
  *   `details.outcome === 'unknown'`: the write may have applied.
  * - `strong` also makes a read on the primary wait until every write that
  *   was applied before it is committed, so a read never returns a value a
@@ -46,6 +48,15 @@ const MAX_LOG = 10_000;
 /** Objects per snapshot chunk of a resync. */
 const SNAPSHOT_CHUNK = 2000;
 
+/**
+ * What a partition's copy is stored in: one storage table (`'partitions'`),
+ * or the keys of one replica group spread over a node's shards (`'shards'`).
+ */
+export type ReplicaStore = Pick<
+  Table,
+  'lookupEntries' | 'delete' | 'insertEntry' | 'entries' | 'deleteAllObjects'
+>;
+
 /** What the replicator needs from its table and node. */
 export interface ReplicaHost {
   readonly nodeId: string;
@@ -58,8 +69,15 @@ export interface ReplicaHost {
   view(): View;
   /** The copies of partition `p` under `view`, primary first. */
   replicasOf(p: number, view: View): readonly string[];
-  /** The storage table of partition `p` on this node. */
-  tableOf(p: number): Table;
+  /** The storage of partition `p` on this node. */
+  tableOf(p: number): ReplicaStore;
+  /**
+   * `'shards'` tables: a write acknowledged in `sync`/`strong` waits for
+   * every copy (no promotion there: the next-ranked copy takes over, so it
+   * must hold every acknowledged write), and a partition (replica group)
+   * this node leads is set up on its first write. @defaultValue false
+   */
+  readonly groups?: boolean;
   /** Sends a data-plane call to a peer (batched with others to it). */
   call<T>(peer: string, method: string, body: unknown): Promise<T>;
   /** Reports an error a background task could not hand to a caller. */
@@ -108,7 +126,7 @@ function meta(expiresAt: number, version: string | null): EntryMeta {
 }
 
 /** Replaces the objects of every key in `keys` by the given state. Idempotent. */
-export function applyKeyStates(table: Table, keys: readonly KeyState[]): void {
+export function applyKeyStates(table: ReplicaStore, keys: readonly KeyState[]): void {
   for (const [key, entries] of keys) {
     table.delete(key);
     for (const [obj, expiresAt, version] of entries) table.insertEntry(obj, meta(expiresAt, version));
@@ -123,7 +141,7 @@ export function applyKeyStates(table: Table, keys: readonly KeyState[]): void {
 export type PartitionDigest = [count: number, sum: number, xor: number];
 
 /** The digest of `table`'s live objects at `now`. */
-export function digestOf(table: Table, now: number): PartitionDigest {
+export function digestOf(table: ReplicaStore, now: number): PartitionDigest {
   let count = 0;
   let sum = 0;
   let xor = 0;
@@ -157,6 +175,8 @@ export class Replicator {
   #nextCheck = 0;
   #checking = false;
   #closed = false;
+  /** Bumped by {@link Replicator.regroup}: answers to calls made before it are ignored. */
+  #generation = 0;
 
   constructor(host: ReplicaHost) {
     this.#host = host;
@@ -226,6 +246,59 @@ export class Replicator {
     }
   }
 
+  /** `groups`: starts leading `p` when this node is its primary in the current view. */
+  #leadNew(p: number): PrimaryPart | undefined {
+    if (this.#host.groups !== true || this.#closed) return undefined;
+    const copies = this.#host.replicasOf(p, this.#host.view());
+    if (copies[0] !== this.#host.nodeId) return undefined;
+    const part: PrimaryPart = { seq: 0, log: [], backups: new Map(), waiters: [], committed: 0 };
+    this.#primary.set(p, part);
+    for (const b of copies.slice(1)) {
+      part.backups.set(b, { acked: -1, resyncing: false, inSync: false });
+      this.#queue(b, p);
+    }
+    return part;
+  }
+
+  /** `groups`: leads every partition in `ps` this node is the primary of (a refill after a view change). */
+  lead(ps: Iterable<number>): void {
+    for (const p of ps) if (!this.#primary.has(p)) this.#leadNew(p);
+  }
+
+  /**
+   * `groups`: the view changed which keys each partition (replica group)
+   * holds. Every partition this node leads is renumbered by `remap` (its
+   * sequence, log and waiting writes kept) or ended when `remap` gives
+   * `undefined`; every backup of it is resynced from a snapshot, and every
+   * copy held here as a backup is forgotten until its primary resyncs it.
+   * Answers to calls made before this are ignored.
+   */
+  regroup(remap: (p: number) => number | undefined): void {
+    this.#generation++;
+    const old = [...this.#primary];
+    this.#primary.clear();
+    this.#applied.clear();
+    this.#staging.clear();
+    for (const box of this.#outboxes.values()) box.parts.clear();
+    const view = this.#host.view();
+    for (const [p, part] of old) {
+      const q = remap(p);
+      const copies = q === undefined ? [] : this.#host.replicasOf(q, view);
+      if (q === undefined || copies[0] !== this.#host.nodeId || this.#primary.has(q)) {
+        for (const w of part.waiters.splice(0)) w.reject(uncertain(this.#host.table, p, 'the primary moved'));
+        continue;
+      }
+      part.backups.clear();
+      for (const b of copies.slice(1)) part.backups.set(b, { acked: -1, resyncing: false, inSync: false });
+      part.committed = Math.min(part.committed, part.seq);
+      this.#primary.set(q, part);
+    }
+    for (const [q, part] of this.#primary) {
+      for (const b of part.backups.keys()) this.#queue(b, q);
+      this.#settle(q, part);
+    }
+  }
+
   #endPrimary(p: number, part: PrimaryPart, why: string): void {
     this.#primary.delete(p);
     for (const w of part.waiters.splice(0)) w.reject(uncertain(this.#host.table, p, `the primary ${why}`));
@@ -260,7 +333,7 @@ export class Replicator {
    * @returns the write's sequence number.
    */
   record(p: number, keys: readonly Term[]): { seq: number; committed: Promise<void> | undefined } {
-    const part = this.#primary.get(p);
+    const part = this.#primary.get(p) ?? this.#leadNew(p);
     if (part === undefined || keys.length === 0) return { seq: part?.seq ?? 0, committed: undefined };
     const table = this.#host.tableOf(p);
     const states: KeyState[] = keys.map((k) => [k, table.lookupEntries(k).map(toWire)]);
@@ -306,7 +379,7 @@ export class Replicator {
   #settle(p: number, part: PrimaryPart): void {
     const view = this.#host.view();
     const copies = this.#host.replicasOf(p, view);
-    const need = majority(copies.length) - 1;
+    const need = this.#host.groups === true ? copies.length - 1 : majority(copies.length) - 1;
     const acked: number[] = [];
     for (const b of copies.slice(1)) {
       const s = part.backups.get(b);
@@ -336,6 +409,11 @@ export class Replicator {
     const first = part.seq - part.log.length + 1;
     const drop = Math.min(part.log.length, min - first + 1);
     if (drop > 0) part.log.splice(0, drop);
+  }
+
+  /** The partitions this node leads. */
+  led(): number[] {
+    return [...this.#primary.keys()];
   }
 
   /** Resolves once every write applied on `p` before this call is committed (`strong` reads). */
@@ -374,6 +452,7 @@ export class Replicator {
         box.parts.clear();
         if (batches.length === 0) break;
         const view = this.#host.view();
+        const gen = this.#generation;
         let reply: { acks?: unknown; gaps?: unknown };
         try {
           reply = await this.#host.call(backup, 'sc.replicate', {
@@ -384,6 +463,7 @@ export class Replicator {
         } catch (e) {
           this.#host.counters.replicationFailures++;
           // Retried on the next write or probe; the backup stays behind meanwhile.
+          if (gen !== this.#generation) break;
           for (const [p] of batches) {
             const s = this.#primary.get(p)?.backups.get(backup);
             if (s !== undefined) s.inSync = false;
@@ -391,6 +471,7 @@ export class Replicator {
           this.#host.swallowed(`replicate to ${backup}`, e);
           break;
         }
+        if (gen !== this.#generation) continue;
         this.#onReply(backup, reply);
       }
     } finally {
@@ -453,9 +534,12 @@ export class Replicator {
   async #sendSnapshot(backup: string, p: number, part: PrimaryPart, s: BackupState): Promise<void> {
     const seq = part.seq;
     const table = this.#host.tableOf(p);
+    const gen = this.#generation;
     let chunk: ReplicaEntry[] = [];
     let first = true;
     const send = async (last: boolean) => {
+      // A partition renumbered meanwhile means other keys now: stop.
+      if (gen !== this.#generation) throw new SuperCacheError('SC_ERR_STALE_EPOCH', 'regrouped');
       const view = this.#host.view();
       await this.#host.call(backup, 'sc.replicaSnapshot', {
         t: this.#host.table,
@@ -477,6 +561,7 @@ export class Replicator {
         if (chunk.length >= SNAPSHOT_CHUNK) await send(false);
       }
       await send(true);
+      if (gen !== this.#generation) return;
       // Records after `seq` replay on top: they carry whole key states, so
       // objects the snapshot already had at a newer state converge.
       s.acked = seq;
@@ -519,7 +604,7 @@ export class Replicator {
               s: seq,
               d: digest,
             });
-            if (verdict === 'differs' && this.#primary.get(p) === part) {
+            if (verdict === 'differs' && this.#primary.get(p) === part && st === part.backups.get(b)) {
               this.#host.counters.antiEntropyRepairs++;
               this.#resync(b, p);
             }

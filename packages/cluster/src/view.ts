@@ -26,6 +26,14 @@ export interface TableSpec {
   readonly placement: Placement;
   /** Cluster-wide partition count for `'partitions'`; `0` for `'shards'`. */
   readonly numPartitions: number;
+  /**
+   * Copies of every key of a `'shards'` table, primary included (1–7);
+   * absent means 1. (`'partitions'` tables take the cluster's
+   * `replicationFactor`.)
+   */
+  readonly replicas?: number;
+  /** How writes of a replicated `'shards'` table reach its copies; absent means `'async'`. */
+  readonly replicationMode?: 'async' | 'sync' | 'strong';
 }
 
 /** One committed view of the cluster. Plain data: it travels on the wire. */
@@ -128,7 +136,12 @@ const SPEC_FIELDS: readonly (keyof TableSpec)[] = [
   'keyPos',
   'partitionPos',
   'numPartitions',
+  'replicas',
+  'replicationMode',
 ];
+
+/** Defaults of the optional {@link TableSpec} fields, for comparing specs. */
+const SPEC_DEFAULTS: Partial<Record<keyof TableSpec, unknown>> = { replicas: 1, replicationMode: 'async' };
 
 /**
  * Compares a node's table spec with the cluster's.
@@ -136,11 +149,13 @@ const SPEC_FIELDS: readonly (keyof TableSpec)[] = [
  */
 export function checkTableSpec(table: string, node: TableSpec, cluster: TableSpec, nodeId: string): void {
   for (const field of SPEC_FIELDS) {
-    if (node[field] !== cluster[field]) {
+    const mine = node[field] ?? SPEC_DEFAULTS[field];
+    const theirs = cluster[field] ?? SPEC_DEFAULTS[field];
+    if (mine !== theirs) {
       throw new SuperCacheError(
         'SC_ERR_CONFIG_MISMATCH',
-        `table ${table}: node ${nodeId} has ${field} = ${JSON.stringify(node[field])} but the cluster has ${field} = ${JSON.stringify(cluster[field])}`,
-        { details: { table, field, node: node[field], cluster: cluster[field] } },
+        `table ${table}: node ${nodeId} has ${field} = ${JSON.stringify(mine)} but the cluster has ${field} = ${JSON.stringify(theirs)}`,
+        { details: { table, field, node: mine, cluster: theirs } },
       );
     }
   }

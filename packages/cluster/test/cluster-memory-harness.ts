@@ -61,6 +61,8 @@ export function memoryCluster(options: MemoryClusterOptions = {}): MemoryCluster
           placement: t.placement,
           ...(t.numPartitions === undefined ? {} : { numPartitions: t.numPartitions }),
           ...(t.placement === 'shards' ? { localShards: o.localShards?.[t.name] ?? t.localShards ?? 1 } : {}),
+          ...(t.replicas === undefined ? {} : { replicas: t.replicas }),
+          ...(t.replicationMode === undefined ? {} : { replicationMode: t.replicationMode }),
         });
       }
       await n.start();

@@ -24,6 +24,9 @@ export interface SuiteTableDef {
   readonly numPartitions?: number;
   /** `'shards'` only: this node's shard count (see {@link NodeStartOptions.localShards}). */
   readonly localShards?: number;
+  /** Copies per key of a `'shards'` table (the memory harness only). */
+  readonly replicas?: number;
+  readonly replicationMode?: 'async' | 'sync' | 'strong';
 }
 
 /** Options of {@link ClusterHandle.start}. */

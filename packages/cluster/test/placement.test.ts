@@ -104,7 +104,7 @@ describe('ShardsPlacement', () => {
       seen.add(o.node);
     }
     expect([...seen].sort()).toEqual(['a', 'b']);
-    expect(place.replicas()).toEqual([]);
+    expect(place.replicas(r, 0)).toEqual([]);
     expect(place.moving()).toBeUndefined();
   });
 

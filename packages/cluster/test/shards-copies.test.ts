@@ -70,6 +70,23 @@ describe('ShardsPlacement.copiesOf', () => {
     }
   });
 
+  it('numbers replica groups so that a group names its copies, primary first', () => {
+    const rf = new ShardsPlacement('t', 'a', 3, 0, undefined, 3);
+    const rr = rf.routing(shardsView(1, LAYOUT));
+    const groups = new Set<number>();
+    for (const k of KEYS) {
+      const g = rf.groupOf(rr, k);
+      groups.add(g);
+      expect(rf.replicas(rr, g)).toEqual(rf.copiesOf(rr, k, 3).map((c) => c.node));
+    }
+    // 4 hosts, 3 copies: at most 4 × 3 × 2 ordered lists, and keys use many of them.
+    expect(groups.size).toBeLessThanOrEqual(24);
+    expect(groups.size).toBeGreaterThan(12);
+    // A number that names no list of distinct hosts has no copies; one copy has no groups.
+    expect(rf.replicas(rr, 0)).toEqual([]);
+    expect(place.groupOf(r, 'x')).toBe(-1);
+  });
+
   it('returns only the owner with a user hash (no ranking to follow)', () => {
     const custom = new ShardsPlacement('t', 'a', 3, 0, () => 0);
     const cr = custom.routing(shardsView(1, LAYOUT));

@@ -310,6 +310,10 @@ export interface ClusterTableSpec {
   readonly partitionPos?: number;
   /** PartitionedTable `callbacks.hash`, which every node must share. */
   readonly hash?: ShardHashFn | undefined;
+  /** PartitionedTable `replicas` (copies per key; absent: 1). */
+  readonly replicas?: number;
+  /** PartitionedTable `replicationMode` (with `replicas` > 1). */
+  readonly replicationMode?: 'async' | 'sync' | 'strong';
 }
 
 /** What the cluster reports about membership (`SuperCache.clusterStats()`). */

@@ -132,6 +132,8 @@ export function clusterProvider(options: ClusterProviderOptions): ClusterProvide
             ? { numPartitions: spec.shards.shardCount }
             : { localShards: spec.shards.shardCount }),
           ...(spec.hash === undefined ? {} : { hash: spec.hash }),
+          ...(spec.replicas === undefined ? {} : { replicas: spec.replicas }),
+          ...(spec.replicationMode === undefined ? {} : { replicationMode: spec.replicationMode }),
           shards: spec.shards,
           callbacks,
         });

@@ -15,7 +15,7 @@ export const LOCAL_NOTE =
 /** Notes of a distributed table with one copy per partition. */
 function zeroCopyNote(table: string, factor: number, placement: 'partitions' | 'shards'): string {
   return placement === 'shards'
-    ? `${table}: a PartitionedTable keeps one copy of each shard (not replicated); no lag to measure`
+    ? `${table}: one copy of each key (PartitionedTable replicas ${factor}, or too few nodes): zero-copy, no lag to measure`
     : `${table}: one copy per partition (replicationFactor ${factor}, or too few nodes): zero-copy, no lag to measure`;
 }
 

@@ -152,7 +152,8 @@ export interface SuperCacheConfig {
 /** Table types accepted everywhere. */
 export const TABLE_TYPES: readonly TableType[] = ['set', 'ordered_set', 'bag', 'duplicate_bag'];
 const CLUSTER_MODES: readonly ClusterMode[] = ['local', 'distributed'];
-const REPLICATION_MODES: readonly ReplicationMode[] = ['async', 'sync', 'strong'];
+/** Replication modes accepted everywhere. */
+export const REPLICATION_MODES: readonly ReplicationMode[] = ['async', 'sync', 'strong'];
 const FLUSH_ON: readonly FlushOn[] = ['immediate', 'microtask', 'manual'];
 /** The most partitions one node holds (a router `ShardSet` limit). */
 export const MAX_PARTITIONS = 65_536;

@@ -42,6 +42,7 @@ import {
   type ClusterProvider,
   type ClusterProviderFactory,
   GatedBackend,
+  type ReplicationMode,
   type ScopedBackend,
 } from './backend.js';
 import { badConfig, notStarted, show } from './errors.js';
@@ -56,6 +57,7 @@ import {
   fnOption,
   intOption,
   MAX_PARTITIONS,
+  REPLICATION_MODES,
   stringOption,
   TABLE_TYPES,
   ttlOption,
@@ -113,6 +115,23 @@ export interface PartitionedTableOptions {
   clusterProvider?: ClusterProviderFactory;
   /** Peers to contact in distributed mode. @defaultValue [] */
   peers?: readonly string[];
+  /**
+   * Distributed mode: copies of every key, primary included, 1–7 (the
+   * replication factor). With 2 or more a crash of a node loses nothing
+   * acknowledged in `sync` and `strong` mode: the next copy of each of its
+   * keys takes over, and the copies are refilled. Every node of the table
+   * must agree (a node with another value is refused with
+   * `SC_ERR_CONFIG_MISMATCH`). Needs the default routing (no
+   * `callbacks.hash`). @defaultValue 1
+   */
+  replicas?: number;
+  /**
+   * How writes reach the copies when `replicas` > 1: `'async'` (acknowledged
+   * once the primary applied them), `'sync'` (once every copy did), or
+   * `'strong'` (as `sync`, and a read waits for what it could see to be
+   * committed). Every node must agree. @defaultValue 'async'
+   */
+  replicationMode?: ReplicationMode;
   /** This node's id (the `node` of its shards). @defaultValue 'local' */
   nodeId?: string;
   /** Default time to live in ms (`0` or `Infinity`: none). @defaultValue 0 */
@@ -160,6 +179,8 @@ interface ResolvedTableOptions {
   readonly distributed: boolean;
   readonly clusterProvider: ClusterProviderFactory | undefined;
   readonly peers: readonly string[];
+  readonly replicas: number;
+  readonly replicationMode: ReplicationMode;
   readonly nodeId: string;
   readonly ttl: number;
   readonly maxEntries: number;
@@ -180,6 +201,8 @@ const KEYS = new Set<string>([
   'distributed',
   'clusterProvider',
   'peers',
+  'replicas',
+  'replicationMode',
   'nodeId',
   'ttl',
   'maxEntries',
@@ -227,8 +250,28 @@ function resolveTableOptions(options: PartitionedTableOptions): ResolvedTableOpt
     }
     peers = Object.freeze([...(o.peers as string[])]);
   }
+  const replicas = intOption(OWNER, 'replicas', o.replicas, 1, 1, 7);
+  const replicationMode = enumOption(OWNER, 'replicationMode', o.replicationMode, REPLICATION_MODES, 'async');
+  if (replicas > 1 && !distributed) {
+    throw badConfig(
+      OWNER,
+      'replicas',
+      '1 without `distributed: true` (copies live on other nodes)',
+      replicas,
+    );
+  }
+  if (replicas > 1 && callbacks.hash !== undefined) {
+    throw badConfig(
+      OWNER,
+      'replicas',
+      '1 with a `callbacks.hash` (copies follow the rendezvous ranking a user hash does not have)',
+      replicas,
+    );
+  }
   return {
     name,
+    replicas,
+    replicationMode,
     type: enumOption(OWNER, 'type', o.type, TABLE_TYPES, 'set'),
     keyPos: intOption(OWNER, 'keyPos', o.keyPos, 0),
     partitions: intOption(OWNER, 'partitions', o.partitions, 1, 1, MAX_PARTITIONS),
@@ -397,6 +440,10 @@ export class PartitionedTable extends EventEmitter<HealthEvents> {
   readonly partitions: number;
   /** True when the table joined a cluster. */
   readonly distributed: boolean;
+  /** Copies of every key, primary included (distributed mode; 1 otherwise). */
+  readonly replicas: number;
+  /** How writes reach the copies when {@link PartitionedTable.replicas} > 1. */
+  readonly replicationMode: ReplicationMode;
   /** This node's id (the `node` of its shards). */
   readonly nodeId: string;
   /** This node's shards, sorted (`shards[i].partition === i`). */
@@ -416,6 +463,8 @@ export class PartitionedTable extends EventEmitter<HealthEvents> {
     this.keyPos = o.keyPos;
     this.partitions = o.partitions;
     this.distributed = o.distributed;
+    this.replicas = o.replicas;
+    this.replicationMode = o.replicationMode;
     this.nodeId = nodeId;
     this.shards = shards;
     this.#local = new PartitionedLocalView(this);
@@ -439,8 +488,8 @@ export class PartitionedTable extends EventEmitter<HealthEvents> {
         nodeId: o.nodeId,
         peers: o.peers,
         numPartition: o.partitions,
-        replicationMode: 'async',
-        replicationFactor: 1,
+        replicationMode: o.replicationMode,
+        replicationFactor: o.replicas,
         nodeAdded: o.nodeAdded,
         nodeRemoved: o.nodeRemoved,
       });
@@ -481,6 +530,7 @@ export class PartitionedTable extends EventEmitter<HealthEvents> {
           shardOf,
           partitionPos: o.keyPos,
           hash: o.hash,
+          ...(o.replicas === 1 ? {} : { replicas: o.replicas, replicationMode: o.replicationMode }),
         });
       } else {
         backend = new LocalBackend({ shards: shardSet, shardOf, copy: true });

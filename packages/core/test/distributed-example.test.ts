@@ -90,7 +90,7 @@ describe('examples/distributed-mode.ts', () => {
     expect(stdout).toContain('Users still readable through node b: 30/30');
     const orders = /Orders still readable through node a: (\d+)\/20/.exec(stdout);
     expect(orders).not.toBeNull();
-    // PartitionedTable shards are not replicated: what c held is gone.
+    // The example's PartitionedTable runs with replicas: 1: what c held is gone.
     expect(Number(orders?.[1])).toBeLessThan(20);
     expect(stdout).toContain('Replication after the crash: hosts=2 copies=2 shortfall=0');
     // A graceful leave hands b's partitions to a.
