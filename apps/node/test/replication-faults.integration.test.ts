@@ -169,44 +169,48 @@ describe.each([
   it.each([
     ['c', 'a non-leader'],
     ['a', 'the leader'],
-  ])('kill -9 of %s (%s) under load: nothing acknowledged lost, no stale read, no miss', async (victim) => {
-    const c = await startCluster(IDS, rf, mode);
-    const dead = new Set<string>();
-    let stop = false;
-    const load = new FaultLoad();
-    const running = load.run(
-      loadOptions(
-        c,
-        () => IDS.filter((id) => !dead.has(id)),
-        () => stop,
-      ),
-    );
-    await afterWrites(load, 150);
-    dead.add(victim);
-    const killedAt = performance.now();
-    await c.crash(victim);
-    const survivors = IDS.filter((id) => id !== victim);
-    const removed = await eventually(
-      async () => !(await c.members(survivors[0] as string)).includes(victim),
-      10_000,
-    );
-    await afterWrites(load, 150);
-    stop = true;
-    await running;
-    expect(removed, c.logs()).toBe(true);
-    expect(await settled(c, survivors), c.logs()).toBe(true);
-    await load.verify({ client: (id) => c.client(id), retryMs: 3 * FAILURE_TIMEOUT_MS }, survivors);
-    const r = load.check();
-    console.log(
-      `RF${rf} ${mode} kill ${victim}: ${summary(r)}; longest write around the kill ${pauseAfter(load, killedAt, 500)} ms`,
-    );
-    expectClean(c, r);
-    if (mode === 'strong') {
-      const v = checkHistory(load.history());
-      expect(v.failures, JSON.stringify(v.failures)).toEqual([]);
-      console.log(`RF${rf} strong kill ${victim}: linearizable, ${v.keys} keys, ${v.ops} operations`);
-    }
-  }, 90_000);
+  ])(
+    'kill -9 of %s (%s) under load: nothing acknowledged lost, no stale read, no miss',
+    async (victim) => {
+      const c = await startCluster(IDS, rf, mode);
+      const dead = new Set<string>();
+      let stop = false;
+      const load = new FaultLoad();
+      const running = load.run(
+        loadOptions(
+          c,
+          () => IDS.filter((id) => !dead.has(id)),
+          () => stop,
+        ),
+      );
+      await afterWrites(load, 150);
+      dead.add(victim);
+      const killedAt = performance.now();
+      await c.crash(victim);
+      const survivors = IDS.filter((id) => id !== victim);
+      const removed = await eventually(
+        async () => !(await c.members(survivors[0] as string)).includes(victim),
+        10_000,
+      );
+      await afterWrites(load, 150);
+      stop = true;
+      await running;
+      expect(removed, c.logs()).toBe(true);
+      expect(await settled(c, survivors), c.logs()).toBe(true);
+      await load.verify({ client: (id) => c.client(id), retryMs: 3 * FAILURE_TIMEOUT_MS }, survivors);
+      const r = load.check();
+      console.log(
+        `RF${rf} ${mode} kill ${victim}: ${summary(r)}; longest write around the kill ${pauseAfter(load, killedAt, 500)} ms`,
+      );
+      expectClean(c, r);
+      if (mode === 'strong') {
+        const v = checkHistory(load.history());
+        expect(v.failures, JSON.stringify(v.failures)).toEqual([]);
+        console.log(`RF${rf} strong kill ${victim}: linearizable, ${v.keys} keys, ${v.ops} operations`);
+      }
+    },
+    90_000,
+  );
 
   it('SIGSTOP of a primary for twice the failure timeout, then SIGCONT: nothing lost, no stale read, no miss', async () => {
     const c = await startCluster(IDS, rf, mode);
