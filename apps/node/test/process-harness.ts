@@ -25,6 +25,9 @@ interface TableDef {
   readonly placement: 'partitions' | 'shards';
   readonly numPartitions?: number;
   readonly localShards?: number;
+  /** Copies of every key of a `'shards'` table (1-7). */
+  readonly replicas?: number;
+  readonly replicationMode?: 'async' | 'sync' | 'strong';
 }
 
 /** The suite's default tables (same as its `SUITE_TABLES`). */
