@@ -176,6 +176,11 @@ export class ProcessHarness implements ClusterHandle {
     if (code !== 0) throw new Error(`node ${id} left with exit code ${code}\n${c.stderr.join('\n')}`);
   }
 
+  /** Freezes (`SIGSTOP`) or wakes (`SIGCONT`) a node's process, as a long GC pause or a stalled VM does. */
+  signal(id: string, signal: 'SIGSTOP' | 'SIGCONT'): void {
+    this.#child(id).proc.kill(signal);
+  }
+
   async crash(id: string): Promise<void> {
     const c = this.#child(id);
     c.proc.kill('SIGKILL');
