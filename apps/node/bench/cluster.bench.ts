@@ -30,6 +30,7 @@ import type { Tuple } from '@supercache/storage';
 import { Redis } from 'ioredis';
 import { JsonClient } from '../src/json-client.js';
 import { type NodeProcess, sourceCliCommand, spawnNode } from '../src/node-process.js';
+import { runMix } from './mix-loop.js';
 import { PeerClient } from './peer-client.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -87,47 +88,19 @@ async function drive(
   inFlight: number,
   durationMs: number,
 ): Promise<MixResult> {
-  let latencies = new Float64Array(1 << 20);
-  let n = 0;
-  let errors = 0;
-  let record = false;
-  let stop = false;
-  let seed = 12345;
-  const rnd = () => {
-    seed = (seed * 1103515245 + 12345) >>> 0;
-    return seed / 4294967296;
-  };
-  const worker = async () => {
-    while (!stop) {
-      const i = Math.floor(rnd() * KEYS);
-      const read = rnd() < READ_RATIO;
-      const t0 = performance.now();
-      try {
-        if (read) await driver.get(i);
-        else await driver.put(i, t0);
-      } catch {
-        errors++;
-      }
-      if (record) {
-        if (n === latencies.length) {
-          const bigger = new Float64Array(latencies.length * 2);
-          bigger.set(latencies);
-          latencies = bigger;
-        }
-        latencies[n++] = performance.now() - t0;
-      }
-    }
-  };
-  const workers = Array.from({ length: inFlight }, worker);
-  await new Promise((r) => setTimeout(r, WARMUP_MS));
-  record = true;
-  const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, durationMs));
-  record = false;
-  const seconds = (performance.now() - t0) / 1000;
-  stop = true;
-  await Promise.all(workers);
-  const sorted = latencies.slice(0, n).sort();
+  const {
+    ops: n,
+    errors,
+    seconds,
+    latencies: sorted,
+  } = await runMix(driver, {
+    keys: KEYS,
+    readRatio: READ_RATIO,
+    inFlight,
+    warmupMs: WARMUP_MS,
+    durationMs,
+    seed: 12345,
+  });
   let sum = 0;
   for (const x of sorted) sum += x;
   return {

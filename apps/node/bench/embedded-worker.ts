@@ -13,6 +13,7 @@
 import { SuperCache, type Tuple } from '@supercache/core';
 import { ClusterNode, clusterProvider, HttpTransport } from '@supercache/core/cluster';
 import { Redis } from 'ioredis';
+import { runMix } from './mix-loop.js';
 
 export interface StartMessage {
   readonly kind: 'start';
@@ -127,53 +128,15 @@ async function redis(m: StartMessage): Promise<{ driver: Driver; address: string
 }
 
 async function run(m: StartMessage, driver: Driver): Promise<WorkerResult> {
-  let latencies = new Float64Array(1 << 20);
-  let n = 0;
-  let errors = 0;
-  let record = false;
-  let stop = false;
-  let seed = 12345 + m.index * 7919;
-  const rnd = () => {
-    seed = (seed * 1103515245 + 12345) >>> 0;
-    return seed / 4294967296;
-  };
-  const worker = async () => {
-    while (!stop) {
-      const i = Math.floor(rnd() * m.keys);
-      const read = rnd() < m.readRatio;
-      const t0 = performance.now();
-      try {
-        if (read) await driver.get(i);
-        else await driver.put(i, t0);
-      } catch {
-        errors++;
-      }
-      if (record) {
-        if (n === latencies.length) {
-          const bigger = new Float64Array(latencies.length * 2);
-          bigger.set(latencies);
-          latencies = bigger;
-        }
-        latencies[n++] = performance.now() - t0;
-      }
-    }
-  };
-  const workers = Array.from({ length: m.inFlight }, worker);
-  await new Promise((r) => setTimeout(r, m.warmupMs));
-  record = true;
-  const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, m.durationMs));
-  record = false;
-  const seconds = (performance.now() - t0) / 1000;
-  stop = true;
-  await Promise.all(workers);
-  return {
-    kind: 'result',
-    ops: n,
-    errors,
-    seconds,
-    latencies: latencies.slice(0, n).sort(),
-  };
+  const r = await runMix(driver, {
+    keys: m.keys,
+    readRatio: m.readRatio,
+    inFlight: m.inFlight,
+    warmupMs: m.warmupMs,
+    durationMs: m.durationMs,
+    seed: 12345 + m.index * 7919,
+  });
+  return { kind: 'result', ...r };
 }
 
 let started: { driver: Driver; m: StartMessage } | undefined;

@@ -17,7 +17,8 @@ import { SuperCacheError } from '@supercache/storage';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JsonClient } from '../src/json-client.js';
 import { sourceCliCommand } from '../src/node-process.js';
-import { FaultLoad, type FaultReport } from './fault-load.js';
+import { expectClean, summary } from './fault-checks.js';
+import { FaultLoad } from './fault-load.js';
 import { checkHistory } from './linearizability.js';
 import { NetnsBed, netnsSupport } from './netns.js';
 import { eventually, ProcessCluster, ROOT } from './process-cluster.js';
@@ -134,29 +135,6 @@ const ackedWrites = (load: FaultLoad) =>
 async function afterWrites(load: FaultLoad, n: number, timeoutMs = 15_000): Promise<boolean> {
   const target = ackedWrites(load) + n;
   return eventually(() => ackedWrites(load) >= target, timeoutMs);
-}
-
-function summary(r: FaultReport): string {
-  return JSON.stringify({
-    acked: r.writesAcked,
-    unknown: r.writesUnknown,
-    reads: r.reads,
-    readsFailed: r.readsFailed,
-    retries: r.retries,
-    errors: r.errors,
-  });
-}
-
-function expectClean(c: ProcessCluster, r: FaultReport): void {
-  const context = `${summary(r)}\n${c.logs()}`;
-  expect(r.fatal, context).toEqual([]);
-  expect(r.finalsFailed, context).toBe(0);
-  expect(r.lost, context).toEqual([]);
-  expect(r.staleReads, context).toEqual([]);
-  expect(r.misses, context).toEqual([]);
-  expect(r.phantoms, context).toEqual([]);
-  expect(r.writesAcked, context).toBeGreaterThan(100);
-  expect(r.reads, context).toBeGreaterThan(100);
 }
 
 /** The error `call` fails with, or undefined if it succeeded. */

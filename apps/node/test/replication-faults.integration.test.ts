@@ -14,7 +14,8 @@
 import { performance } from 'node:perf_hooks';
 import type { Tuple } from '@supercache/storage';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FaultLoad, type FaultReport } from './fault-load.js';
+import { expectClean, summary } from './fault-checks.js';
+import { FaultLoad } from './fault-load.js';
 import { checkHistory } from './linearizability.js';
 import { eventually, ProcessCluster } from './process-cluster.js';
 
@@ -134,29 +135,6 @@ function pauseAfter(load: FaultLoad, t: number, windowMs: number): number {
     if (op.kind === 'write' && op.complete !== undefined && op.invoke >= t - 200 && op.invoke <= t + windowMs)
       worst = Math.max(worst, op.complete - op.invoke);
   return Math.round(worst);
-}
-
-function summary(r: FaultReport): string {
-  return JSON.stringify({
-    acked: r.writesAcked,
-    unknown: r.writesUnknown,
-    reads: r.reads,
-    readsFailed: r.readsFailed,
-    retries: r.retries,
-    errors: r.errors,
-  });
-}
-
-function expectClean(c: ProcessCluster, r: FaultReport): void {
-  const context = `${summary(r)}\n${c.logs()}`;
-  expect(r.fatal, context).toEqual([]);
-  expect(r.finalsFailed, context).toBe(0);
-  expect(r.lost, context).toEqual([]);
-  expect(r.staleReads, context).toEqual([]);
-  expect(r.misses, context).toEqual([]);
-  expect(r.phantoms, context).toEqual([]);
-  expect(r.writesAcked, context).toBeGreaterThan(100);
-  expect(r.reads, context).toBeGreaterThan(100);
 }
 
 const IDS = ['a', 'b', 'c'] as const;

@@ -9,6 +9,8 @@
  */
 
 import { SuperCacheError, type Term, type Tuple } from '@supercache/storage';
+import { expect } from 'vitest';
+import type { MemoryCluster } from './cluster-memory-harness.js';
 
 /** The operations the loop drives on one node. */
 export interface LoadTarget {
@@ -143,4 +145,21 @@ export class LoadModel {
     }
     return this.report;
   }
+}
+
+/** The loop's operations on table `table` through node `id` of a memory cluster. */
+export function tableTarget(c: MemoryCluster, id: string, table: string): LoadTarget {
+  return {
+    insert: (obj: Tuple) => c.table(id, table).insert(obj),
+    lookup: (key, options) => c.table(id, table).lookup(key, options),
+  };
+}
+
+/** Fails unless the run lost nothing acknowledged, read nothing stale or unwritten, and really ran. */
+export function expectClean(r: LoadReport): void {
+  expect(r.phantoms).toEqual([]);
+  expect(r.staleReads).toEqual([]);
+  expect(r.misses).toEqual([]);
+  expect(r.lost).toEqual([]);
+  expect(r.writesAcked).toBeGreaterThan(50);
 }

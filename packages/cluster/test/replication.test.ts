@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ReplicationMode } from '../src/replicator.js';
 import { type MemoryCluster, memoryCluster } from './cluster-memory-harness.js';
 import { eventually } from './cluster-suite.js';
-import { LoadModel, type LoadReport, type LoadTarget } from './replication-load.js';
+import { expectClean, LoadModel, type LoadReport, type LoadTarget, tableTarget } from './replication-load.js';
 
 const TABLES = [{ name: 'set', type: 'set', placement: 'partitions', numPartitions: 16 }] as const;
 
@@ -44,18 +44,7 @@ async function make(
 }
 
 function target(c: MemoryCluster, id: string): LoadTarget {
-  return {
-    insert: (obj: Tuple) => c.table(id, 'set').insert(obj),
-    lookup: (key, options) => c.table(id, 'set').lookup(key, options),
-  };
-}
-
-function expectClean(r: LoadReport): void {
-  expect(r.phantoms).toEqual([]);
-  expect(r.staleReads).toEqual([]);
-  expect(r.misses).toEqual([]);
-  expect(r.lost).toEqual([]);
-  expect(r.writesAcked).toBeGreaterThan(50);
+  return tableTarget(c, id, 'set');
 }
 
 /** Runs load, kills `victim` a third of the way in, keeps the load going, then checks every key. */

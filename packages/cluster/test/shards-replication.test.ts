@@ -14,7 +14,7 @@ import { MemoryNetwork } from '../src/transport-memory.js';
 import { type MemoryCluster, memoryCluster } from './cluster-memory-harness.js';
 import type { SuiteTableDef } from './cluster-suite.js';
 import { eventually } from './cluster-suite.js';
-import { LoadModel, type LoadReport, type LoadTarget } from './replication-load.js';
+import { expectClean, LoadModel, type LoadTarget, tableTarget } from './replication-load.js';
 
 let cluster: MemoryCluster | undefined;
 afterEach(async () => {
@@ -44,18 +44,7 @@ async function make(ids: readonly string[], replicas: number, mode: ReplicationM
 }
 
 function target(c: MemoryCluster, id: string): LoadTarget {
-  return {
-    insert: (obj: Tuple) => c.table(id, 'pets').insert(obj),
-    lookup: (key, options) => c.table(id, 'pets').lookup(key, options),
-  };
-}
-
-function expectClean(r: LoadReport): void {
-  expect(r.phantoms).toEqual([]);
-  expect(r.staleReads).toEqual([]);
-  expect(r.misses).toEqual([]);
-  expect(r.lost).toEqual([]);
-  expect(r.writesAcked).toBeGreaterThan(50);
+  return tableTarget(c, id, 'pets');
 }
 
 /** Objects held on `id`: as primary (`shards`) and as backup (`copies`). */
