@@ -151,11 +151,24 @@ export class Flight {
   /** Set when the response (or a failure) is being applied. */
   done = false;
   #open: number;
+  #onRelease: (() => void) | undefined;
 
-  constructor(calls: readonly PendingCall[]) {
+  constructor(calls: readonly PendingCall[], onRelease?: () => void) {
     this.calls = calls;
     this.#open = calls.length;
+    this.#onRelease = onRelease;
     for (const call of calls) call.flight = this;
+  }
+
+  /**
+   * Frees the request's slot in its peer's window (see
+   * {@link BatchLimits.window}); idempotent. The transport calls it once the
+   * request is over, however it ended.
+   */
+  release(): void {
+    const onRelease = this.#onRelease;
+    this.#onRelease = undefined;
+    onRelease?.();
   }
 
   /** True when the request is a batch (else the single-call route is used). */
@@ -193,30 +206,62 @@ export interface BatchLimits {
   readonly maxCalls: number;
   /** Most body bytes in one request (a single larger call still goes alone). */
   readonly maxBytes: number;
+  /**
+   * Most requests in flight to one peer before new calls wait for one of
+   * them to answer (then all the waiting calls travel in one request).
+   * Under load this turns many small requests into few large ones, which is
+   * where an HTTP transport spends its CPU; an idle peer still gets a call
+   * at once. `Infinity` turns it off.
+   */
+  readonly window?: number;
+  /**
+   * Longest a call waits for a free slot in the window, in ms; after it the
+   * queue is sent anyway, so a slow request never stalls the calls behind it.
+   */
+  readonly maxHoldMs?: number;
 }
 
 /**
- * Queues calls per peer and sends them together, split by the limits.
+ * Queues calls per peer and sends them together, split by the limits; while
+ * a peer's window is full, its calls wait for an answer (or `maxHoldMs`).
  */
 export class Batcher {
   #queues = new Map<string, PendingCall[]>();
+  /** When the oldest call of each queue was queued (`performance.now()`). */
+  readonly #since = new Map<string, number>();
+  readonly #inflight = new Map<string, number>();
+  readonly #holdTimers = new Map<string, ReturnType<typeof setTimeout>>();
   #scheduled = false;
-  readonly #send: (peer: string, calls: PendingCall[]) => void;
+  readonly #send: (peer: string, calls: PendingCall[], onRelease: () => void) => void;
   readonly #limits: BatchLimits;
+  readonly #window: number;
+  readonly #maxHoldMs: number;
   readonly #mode: FlushMode;
   readonly #flush = (): void => this.flush();
 
-  constructor(send: (peer: string, calls: PendingCall[]) => void, limits: BatchLimits, mode: FlushMode) {
+  constructor(
+    send: (peer: string, calls: PendingCall[], onRelease: () => void) => void,
+    limits: BatchLimits,
+    mode: FlushMode,
+  ) {
     this.#send = send;
     this.#limits = limits;
+    this.#window = limits.window ?? Number.POSITIVE_INFINITY;
+    this.#maxHoldMs = limits.maxHoldMs ?? 2;
     this.#mode = mode;
   }
 
   /** Queues a call; the queue flushes at the end of the tick. */
   enqueue(call: PendingCall): void {
     const queue = this.#queues.get(call.peer);
-    if (queue === undefined) this.#queues.set(call.peer, [call]);
-    else queue.push(call);
+    if (queue === undefined) {
+      this.#queues.set(call.peer, [call]);
+      if (this.#window !== Number.POSITIVE_INFINITY) this.#since.set(call.peer, performance.now());
+    } else queue.push(call);
+    this.#schedule();
+  }
+
+  #schedule(): void {
     if (!this.#scheduled) {
       this.#scheduled = true;
       if (this.#mode === 'microtask') queueMicrotask(this.#flush);
@@ -224,36 +269,93 @@ export class Batcher {
     }
   }
 
-  /** Sends everything queued now. */
+  /** Sends everything queued whose peer has room in its window (or waited long enough). */
   flush(): void {
     this.#scheduled = false;
     const queues = this.#queues;
     this.#queues = new Map();
-    const { maxCalls, maxBytes } = this.#limits;
+    const now = this.#window === Number.POSITIVE_INFINITY ? 0 : performance.now();
     for (const [peer, queue] of queues) {
-      let chunk: PendingCall[] = [];
-      let bytes = 0;
-      for (const call of queue) {
-        if (call.settled) continue;
-        if (call.alone) {
-          this.#send(peer, [call]);
+      if ((this.#inflight.get(peer) ?? 0) >= this.#window) {
+        const waited = now - (this.#since.get(peer) ?? now);
+        if (waited < this.#maxHoldMs) {
+          // A call sent alone never waits; the others do.
+          const held: PendingCall[] = [];
+          for (const call of queue) {
+            if (call.settled) continue;
+            if (call.alone) this.#sendChunk(peer, [call]);
+            else held.push(call);
+          }
+          if (held.length > 0) {
+            this.#queues.set(peer, held);
+            this.#holdFor(peer, this.#maxHoldMs - waited);
+          } else this.#since.delete(peer);
           continue;
         }
-        if (chunk.length > 0 && (chunk.length >= maxCalls || bytes + call.body.byteLength > maxBytes)) {
-          this.#send(peer, chunk);
-          chunk = [];
-          bytes = 0;
-        }
-        chunk.push(call);
-        bytes += call.body.byteLength;
       }
-      if (chunk.length > 0) this.#send(peer, chunk);
+      this.#since.delete(peer);
+      this.#sendQueue(peer, queue);
     }
+  }
+
+  #holdFor(peer: string, ms: number): void {
+    if (this.#holdTimers.has(peer)) return;
+    const timer = setTimeout(
+      () => {
+        this.#holdTimers.delete(peer);
+        if (this.#queues.has(peer)) this.#schedule();
+      },
+      Math.max(0, ms),
+    );
+    timer.unref?.();
+    this.#holdTimers.set(peer, timer);
+  }
+
+  #sendQueue(peer: string, queue: readonly PendingCall[]): void {
+    const { maxCalls, maxBytes } = this.#limits;
+    let chunk: PendingCall[] = [];
+    let bytes = 0;
+    for (const call of queue) {
+      if (call.settled) continue;
+      if (call.alone) {
+        this.#sendChunk(peer, [call]);
+        continue;
+      }
+      if (chunk.length > 0 && (chunk.length >= maxCalls || bytes + call.body.byteLength > maxBytes)) {
+        this.#sendChunk(peer, chunk);
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(call);
+      bytes += call.body.byteLength;
+    }
+    if (chunk.length > 0) this.#sendChunk(peer, chunk);
+  }
+
+  #sendChunk(peer: string, calls: PendingCall[]): void {
+    this.#inflight.set(peer, (this.#inflight.get(peer) ?? 0) + 1);
+    this.#send(peer, calls, () => this.#released(peer));
+  }
+
+  #released(peer: string): void {
+    const n = (this.#inflight.get(peer) ?? 1) - 1;
+    if (n <= 0) this.#inflight.delete(peer);
+    else this.#inflight.set(peer, n);
+    // Calls held for this peer go out with whatever the answer's callers add.
+    if (this.#queues.has(peer)) this.#schedule();
+  }
+
+  /** Requests in flight to `peer`. */
+  inflight(peer: string): number {
+    return this.#inflight.get(peer) ?? 0;
   }
 
   /** Forgets every queued call (the owner rejects them). */
   clear(): void {
     this.#queues.clear();
+    this.#since.clear();
+    for (const timer of this.#holdTimers.values()) clearTimeout(timer);
+    this.#holdTimers.clear();
   }
 }
 
@@ -285,8 +387,8 @@ export class CallEngine {
   constructor(options: CallEngineOptions, send: (peer: string, flight: Flight) => void) {
     this.#options = options;
     this.#batcher = new Batcher(
-      (peer, calls) => {
-        const flight = new Flight(calls);
+      (peer, calls, onRelease) => {
+        const flight = new Flight(calls, onRelease);
         this.#stats.requests++;
         if (flight.isBatch) this.#stats.batches++;
         send(peer, flight);
@@ -339,6 +441,7 @@ export class CallEngine {
    */
   complete(flight: Flight, peer: string, status: number, bytes: Uint8Array): void {
     flight.finish();
+    flight.release();
     const ok = status >= 200 && status < 300;
     if (!ok) {
       const error = errorFromResponse(peer, status, bytes);
@@ -388,6 +491,7 @@ export class CallEngine {
    */
   fail(flight: Flight, error: SuperCacheError, connectionFailure: boolean): void {
     flight.finish();
+    flight.release();
     for (const call of flight.calls) {
       if (call.settled) continue;
       if (connectionFailure && call.idempotent && call.attempts < this.#options.retries && this.running) {

@@ -523,15 +523,27 @@ export class DistributedTable {
 
   async #syncFrom(remote: Remote | undefined): Promise<void> {
     if (remote === undefined) return;
-    if (remote.clock !== undefined) {
-      try {
-        this.#host.hlc.update(remote.clock);
-      } catch {
-        // A clock too far ahead is not merged; the write is still stamped locally.
-      }
-    }
-    if (remote.epoch > this.#host.view.epoch) await this.#host.syncView(remote.from, remote.epoch);
+    if (remote.epoch > this.#host.view.epoch) {
+      this.#mergeClock(remote);
+      await this.#host.syncView(remote.from, remote.epoch);
+      this.#host.assertNotFenced(remote.from, remote.epoch);
+    } else this.#syncClockFrom(remote);
+  }
+
+  /** The synchronous part of {@link DistributedTable.#syncFrom}, for a sender whose view is not newer. */
+  #syncClockFrom(remote: Remote | undefined): void {
+    if (remote === undefined) return;
+    this.#mergeClock(remote);
     this.#host.assertNotFenced(remote.from, remote.epoch);
+  }
+
+  #mergeClock(remote: Remote): void {
+    if (remote.clock === undefined) return;
+    try {
+      this.#host.hlc.update(remote.clock);
+    } catch {
+      // A clock too far ahead is not merged; the write is still stamped locally.
+    }
   }
 
   /**
@@ -548,10 +560,53 @@ export class DistributedTable {
     partition?: number,
     token = false,
   ): Promise<unknown> {
+    return this.serveShardNow(pd, name, args, remote, partition, token);
+  }
+
+  /**
+   * {@link DistributedTable.serveShard} without a promise when none is
+   * needed: on a table without replicas, with the sender's view no newer
+   * than this node's and the data not held for a handoff, the command runs
+   * and its result is returned at once; otherwise a promise. Throws (rather
+   * than rejects) what the checks refuse.
+   */
+  serveShardNow(
+    pd: Term,
+    name: string,
+    args: readonly unknown[],
+    remote?: Remote,
+    partition?: number,
+    token = false,
+  ): unknown {
     this.#checkOpen();
     const cmd = this.shards.registry.get(name);
     if (cmd.scope !== 'shard')
       throw new SuperCacheError('SC_ERR_BAD_REQUEST', `${name} is not a single-shard command`);
+    if (this.replicator !== undefined || (remote !== undefined && remote.epoch > this.#host.view.epoch)) {
+      return this.#serveShardLater(cmd, pd, name, args, remote, partition, token);
+    }
+    this.#syncClockFrom(remote);
+    this.#host.assertServing(this.name);
+    const view = this.#host.view;
+    const o = partition === undefined ? this.ownerOf(pd, view) : this.ownerOfPartition(partition, view);
+    if (o.node !== this.#host.nodeId) throw notOwner(view, this.name, this.#host.nodeId);
+    if (this.#gate(o.shard, pd) !== undefined) {
+      return this.#serveShardLater(cmd, pd, name, args, undefined, partition, token);
+    }
+    this.#host.counters.served++;
+    const result = this.shards.runShard(o.shard, name, args, this.#ctx(cmd.write));
+    return token ? [result, -1] : result;
+  }
+
+  async #serveShardLater(
+    cmd: ReturnType<ShardSet['registry']['get']>,
+    pd: Term,
+    name: string,
+    args: readonly unknown[],
+    remote: Remote | undefined,
+    partition: number | undefined,
+    token: boolean,
+  ): Promise<unknown> {
     await this.#syncFrom(remote);
     for (;;) {
       this.#host.assertServing(this.name);

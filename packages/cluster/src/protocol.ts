@@ -48,6 +48,22 @@ export interface PeerEndpoint {
    * handler threw (non-SuperCache errors become `SC_ERR_INTERNAL`).
    */
   dispatch(method: string, body: unknown, ctx: CallContext): Promise<unknown>;
+  /**
+   * Like `dispatch`, but a handler that answers synchronously is answered
+   * without a promise: returns the value, or a promise when the handler is
+   * asynchronous, and throws what `dispatch` would reject with. Batches use
+   * it to skip a promise per call.
+   */
+  dispatchNow?(method: string, body: unknown, ctx: CallContext): unknown;
+}
+
+/** True for a promise (or any thenable). */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /**
@@ -103,19 +119,26 @@ export class HandlerRegistry {
 
   /** Runs the handler of `method`; never throws synchronously. */
   dispatch(method: string, body: unknown, ctx: CallContext): Promise<unknown> {
-    const handler = this.#handlers.get(method);
-    if (handler === undefined) {
-      return Promise.reject(
-        new SuperCacheError('SC_ERR_UNKNOWN_METHOD', `no handler for method "${method}"`, {
-          details: { method },
-        }),
-      );
-    }
     try {
-      return Promise.resolve(handler(body, ctx));
+      return Promise.resolve(this.dispatchNow(method, body, ctx));
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Runs the handler of `method` and returns what it returned (a value, or
+   * a promise); throws what it threw.
+   * @throws SuperCacheError `SC_ERR_UNKNOWN_METHOD` when none is registered.
+   */
+  dispatchNow(method: string, body: unknown, ctx: CallContext): unknown {
+    const handler = this.#handlers.get(method);
+    if (handler === undefined) {
+      throw new SuperCacheError('SC_ERR_UNKNOWN_METHOD', `no handler for method "${method}"`, {
+        details: { method },
+      });
+    }
+    return handler(body, ctx);
   }
 }
 
@@ -357,20 +380,44 @@ export async function serveBatch(
   request: BatchRequest,
   ctx: PeerCallContext = { from: request.from },
 ): Promise<Uint8Array> {
-  const pending: Promise<EncodedResult>[] = [];
-  for (const [id, method, body] of request.calls) {
-    pending.push(
-      endpoint.dispatch(method, body, ctx).then(
-        (value): EncodedResult => {
-          try {
-            return [id, true, encodeResult(method, value)];
-          } catch (error) {
-            return [id, false, encodeError(error)];
-          }
-        },
-        (error: unknown): EncodedResult => [id, false, encodeError(error)],
-      ),
-    );
+  const calls = request.calls;
+  const results = new Array<EncodedResult>(calls.length);
+  let pending: Promise<void>[] | undefined;
+  for (let i = 0; i < calls.length; i++) {
+    const [id, method, body] = calls[i]!;
+    let value: unknown;
+    try {
+      value =
+        endpoint.dispatchNow === undefined
+          ? endpoint.dispatch(method, body, ctx)
+          : endpoint.dispatchNow(method, body, ctx);
+    } catch (error) {
+      results[i] = [id, false, encodeError(error)];
+      continue;
+    }
+    if (isThenable(value)) {
+      (pending ??= []).push(
+        Promise.resolve(value).then(
+          (v) => {
+            results[i] = encodedValue(id, method, v);
+          },
+          (error: unknown) => {
+            results[i] = [id, false, encodeError(error)];
+          },
+        ),
+      );
+    } else {
+      results[i] = encodedValue(id, method, value);
+    }
   }
-  return encodeBatchResponse(await Promise.all(pending));
+  if (pending !== undefined) await Promise.all(pending);
+  return encodeBatchResponse(results);
+}
+
+function encodedValue(id: number, method: string, value: unknown): EncodedResult {
+  try {
+    return [id, true, encodeResult(method, value)];
+  } catch (error) {
+    return [id, false, encodeError(error)];
+  }
 }

@@ -67,6 +67,16 @@ export interface HttpTransportOptions {
   maxBatchCalls?: number;
   /** Most encoded body bytes in one batch request. @defaultValue 1048576 (1 MiB) */
   maxBatchBytes?: number;
+  /**
+   * Most batch requests in flight to one peer; while that many are out, new
+   * calls to it wait and leave together when one answers (or after
+   * `batchHoldMs`). Fewer, larger requests cost far less CPU than many small
+   * ones; a call to an idle peer still leaves at once. Calls sent `alone`
+   * never wait. @defaultValue 2
+   */
+  requestWindow?: number;
+  /** Longest a call waits for room in `requestWindow`, in ms. @defaultValue 2 */
+  batchHoldMs?: number;
   /** Largest request body the server accepts. @defaultValue 8388608 (8 MiB) */
   bodyLimit?: number;
   /** When queued calls are sent (see {@link FlushMode}). @defaultValue 'immediate' */
@@ -168,6 +178,13 @@ function positiveInt(name: string, value: number): number {
   return value;
 }
 
+function nonNegative(name: string, value: number): number {
+  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) {
+    throw new SuperCacheError('SC_ERR_BAD_CONFIG', `${name} must be a non-negative number`);
+  }
+  return value;
+}
+
 /**
  * The HTTP transport of a real cluster.
  *
@@ -264,6 +281,8 @@ export class HttpTransport implements Transport, PeerEndpoint {
         limits: {
           maxCalls: positiveInt('maxBatchCalls', options.maxBatchCalls ?? 256),
           maxBytes: positiveInt('maxBatchBytes', options.maxBatchBytes ?? 1 << 20),
+          window: positiveInt('requestWindow', options.requestWindow ?? 2),
+          maxHoldMs: nonNegative('batchHoldMs', options.batchHoldMs ?? 2),
         },
         flush: options.flush ?? 'immediate',
         retries,
@@ -330,6 +349,12 @@ export class HttpTransport implements Transport, PeerEndpoint {
       return Promise.reject(new SuperCacheError('SC_ERR_NOT_STARTED', `node ${this.nodeId} is not started`));
     }
     return this.#handlers.dispatch(method, body, ctx);
+  }
+
+  /** See {@link PeerEndpoint.dispatchNow}. */
+  dispatchNow(method: string, body: unknown, ctx: CallContext): unknown {
+    if (!this.#running) throw new SuperCacheError('SC_ERR_NOT_STARTED', `node ${this.nodeId} is not started`);
+    return this.#handlers.dispatchNow(method, body, ctx);
   }
 
   /** Counters of this node's outgoing calls. */
@@ -506,6 +531,8 @@ export class HttpTransport implements Transport, PeerEndpoint {
       const method = flight.isBatch ? `batch of ${flight.calls.length}` : first.method;
       const { error: failure, connection } = this.#classify(peer, method, error, undefined, undefined, 0);
       this.#engine.fail(flight, failure, connection);
+    } finally {
+      flight.release();
     }
   }
 

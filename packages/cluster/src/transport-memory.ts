@@ -445,6 +445,12 @@ export class MemoryTransport implements Transport, PeerEndpoint {
     return this.#handlers.dispatch(method, body, ctx);
   }
 
+  /** See {@link PeerEndpoint.dispatchNow}. */
+  dispatchNow(method: string, body: unknown, ctx: CallContext): unknown {
+    if (!this.#running) throw new SuperCacheError('SC_ERR_NOT_STARTED', `node ${this.nodeId} is not started`);
+    return this.#handlers.dispatchNow(method, body, ctx);
+  }
+
   /** @internal Serves one request message, answering as the HTTP routes would. */
   async serve(batch: boolean, request: Uint8Array): Promise<Answer> {
     try {
@@ -473,9 +479,11 @@ export class MemoryTransport implements Transport, PeerEndpoint {
       )
       .then(
         (answer) => {
+          flight.release();
           if (!flight.abandoned) this.#engine.complete(flight, peer, answer.status, answer.body);
         },
         (error: unknown) => {
+          flight.release();
           if (flight.abandoned) return;
           const failure = SuperCacheError.is(error) ? error : unavailableError(peer, String(error), error);
           this.#engine.fail(flight, failure, failure.code === 'SC_ERR_PEER_UNAVAILABLE');

@@ -272,6 +272,84 @@ describe('HttpTransport', () => {
     expect(a.stats().batches).toBe(1);
   });
 
+  describe('request window', () => {
+    /** A peer whose 'slow' calls answer only when released. */
+    async function slowPeer() {
+      const b = await owned('b');
+      const waiting: Array<() => void> = [];
+      b.handle('slow', () => new Promise<string>((done) => waiting.push(() => done('slow done'))));
+      return {
+        b,
+        release: () => {
+          for (const f of waiting.splice(0)) f();
+        },
+        waiting: () => waiting.length,
+      };
+    }
+    const tick = () => new Promise((r) => setImmediate(r));
+
+    it('holds calls while the window is full and sends them in one request when an answer frees it', async () => {
+      const { b, release, waiting } = await slowPeer();
+      const a = await owned('a', { peers: { b: b.address! }, requestWindow: 1, batchHoldMs: 60_000 });
+      const slow = a.call('b', 'slow', null);
+      while (waiting() === 0) await tick();
+      // Three calls in three different turns: all wait behind the slow one.
+      const echoes: Promise<unknown>[] = [];
+      for (const n of [1, 2, 3]) {
+        echoes.push(a.call('b', 'echo', n));
+        await tick();
+      }
+      await new Promise((r) => setTimeout(r, 30));
+      expect(a.stats().requests).toBe(1);
+      release();
+      expect(await slow).toBe('slow done');
+      expect(await Promise.all(echoes)).toEqual([1, 2, 3]);
+      expect(a.stats().requests).toBe(2);
+      expect(a.stats().batches).toBe(1);
+    });
+
+    it('sends held calls anyway after batchHoldMs, so a slow request does not stall them', async () => {
+      const { b, release } = await slowPeer();
+      const a = await owned('a', { peers: { b: b.address! }, requestWindow: 1, batchHoldMs: 20 });
+      const slow = a.call('b', 'slow', null);
+      await tick();
+      await expect(a.call('b', 'echo', 'through')).resolves.toBe('through');
+      expect(a.stats().requests).toBe(2);
+      release();
+      await slow;
+    });
+
+    it('never holds a call sent alone', async () => {
+      const { b, release, waiting } = await slowPeer();
+      const a = await owned('a', { peers: { b: b.address! }, requestWindow: 1, batchHoldMs: 60_000 });
+      const slow = a.call('b', 'slow', null);
+      while (waiting() === 0) await tick();
+      const held = a.call('b', 'echo', 'held');
+      await expect(a.call('b', 'echo', 'alone', { alone: true })).resolves.toBe('alone');
+      expect(a.stats().requests).toBe(2);
+      release();
+      await expect(held).resolves.toBe('held');
+      await slow;
+    });
+
+    it('sends to an idle peer at once, and refuses a bad window or hold time', async () => {
+      const b = await owned('b');
+      const a = await owned('a', { peers: { b: b.address! }, requestWindow: 1, batchHoldMs: 60_000 });
+      for (let i = 0; i < 5; i++) await expect(a.call('b', 'echo', i)).resolves.toBe(i);
+      expect(a.stats().requests).toBe(5);
+      for (const bad of [
+        { requestWindow: 0 },
+        { requestWindow: 1.5 },
+        { batchHoldMs: -1 },
+        { batchHoldMs: Number.NaN },
+      ]) {
+        expect(() => new HttpTransport({ nodeId: 'x', secret: SECRET, ...bad })).toThrow(
+          expect.objectContaining({ code: 'SC_ERR_BAD_CONFIG' }),
+        );
+      }
+    });
+  });
+
   it('fails with SC_ERR_PAYLOAD_TOO_LARGE when a body exceeds the peer bodyLimit', async () => {
     const b = await owned('b', { bodyLimit: 4096 });
     const a = await owned('a', { peers: { b: b.address! } });
