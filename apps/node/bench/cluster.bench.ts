@@ -11,11 +11,12 @@
  *    `enableAutoPipelining`, same keys, mix, concurrency and duration.
  *    Installed with apt-get when missing and running as root; skipped
  *    (and said so) otherwise.
- * 3. Handoff: 200,000 entries in a 2-node cluster, a 3rd node joins; entries
- *    handed off per second, from the leader's handoff counters.
+ * 3. Handoff: 1,000,000 entries in a 2-node cluster, a 3rd node joins;
+ *    entries handed off per second, from the leader's handoff counters, and
+ *    the join's time end to end.
  *
  * Run: `pnpm bench cluster` (BENCH_CPU_PROF=<dir> for node CPU profiles; BENCH_DURATION_MS, BENCH_HANDOFF_ENTRIES to
- * change the defaults). Prints a markdown table and writes
+ * change the defaults; BENCH_ONLY=mix or BENCH_ONLY=handoff for one part). Prints a markdown table and writes
  * `bench/results/cluster.json` at the repository root. Takes about a minute.
  */
 
@@ -40,8 +41,12 @@ const IN_FLIGHT = 256;
 const KEYS = 100_000;
 const READ_RATIO = 0.9;
 const PARTITIONS = 32;
-const HANDOFF_ENTRIES = Number(process.env.BENCH_HANDOFF_ENTRIES ?? 200_000);
+const HANDOFF_ENTRIES = Number(process.env.BENCH_HANDOFF_ENTRIES ?? 1_000_000);
 const SECRET = 'bench-cluster-secret';
+const ONLY = process.env.BENCH_ONLY;
+if (ONLY !== undefined && ONLY !== 'mix' && ONLY !== 'handoff') {
+  throw new Error(`BENCH_ONLY must be 'mix' or 'handoff', got ${JSON.stringify(ONLY)}`);
+}
 
 interface Driver {
   get(i: number): Promise<unknown>;
@@ -341,35 +346,39 @@ function commit(): string {
 }
 
 async function main(): Promise<void> {
-  const mixes = await clusterMix();
-  const redis = await redisMix();
-  const ho = await handoff();
+  const mixes = ONLY === 'handoff' ? [] : await clusterMix();
+  const redis = ONLY === 'handoff' ? 'not run (BENCH_ONLY=handoff)' : await redisMix();
+  const ho = ONLY === 'mix' ? undefined : await handoff();
 
   const rows = [...mixes, ...(typeof redis === 'string' ? [] : [redis])];
-  console.log(
-    `Mix: ${READ_RATIO * 100} % reads / ${100 - READ_RATIO * 100} % writes, ${KEYS.toLocaleString('en-US')} keys, ${IN_FLIGHT} in flight, ${DURATION_MS / 1000} s\n`,
-  );
-  console.log('| target | ops/s | p50 ms | p99 ms | mean ms | errors |');
-  console.log('|---|---:|---:|---:|---:|---:|');
-  for (const r of rows) {
+  let ratio: number | undefined;
+  if (mixes.length > 0) {
     console.log(
-      `| ${r.target} | ${r.opsPerSec.toLocaleString('en-US')} | ${r.p50Ms} | ${r.p99Ms} | ${r.meanMs} | ${r.errors} |`,
+      `Mix: ${READ_RATIO * 100} % reads / ${100 - READ_RATIO * 100} % writes, ${KEYS.toLocaleString('en-US')} keys, ${IN_FLIGHT} in flight, ${DURATION_MS / 1000} s\n`,
+    );
+    console.log('| target | ops/s | p50 ms | p99 ms | mean ms | errors |');
+    console.log('|---|---:|---:|---:|---:|---:|');
+    for (const r of rows) {
+      console.log(
+        `| ${r.target} | ${r.opsPerSec.toLocaleString('en-US')} | ${r.p50Ms} | ${r.p99Ms} | ${r.meanMs} | ${r.errors} |`,
+      );
+    }
+    const peer = mixes[0] as MixResult;
+    if (typeof redis === 'string') {
+      console.log(`\nRedis: ${redis}`);
+    } else {
+      ratio = round(peer.opsPerSec / redis.opsPerSec, 3);
+      console.log(`\nSuperCache (peer protocol) / Redis throughput: ${ratio}`);
+    }
+  }
+  if (ho !== undefined) {
+    console.log(
+      `\nHandoff: ${ho.handedOff.toLocaleString('en-US')} of ${ho.entries.toLocaleString('en-US')} entries moved to a joining 3rd node in ${ho.handoffMs} ms ` +
+        `(${ho.entriesPerSec.toLocaleString('en-US')} entries/s; join ${ho.joinMs} ms end to end)`,
     );
   }
-  const peer = mixes[0] as MixResult;
-  let ratio: number | undefined;
-  if (typeof redis === 'string') {
-    console.log(`\nRedis: ${redis}`);
-  } else {
-    ratio = round(peer.opsPerSec / redis.opsPerSec, 3);
-    console.log(`\nSuperCache (peer protocol) / Redis throughput: ${ratio}`);
-  }
-  console.log(
-    `\nHandoff: ${ho.handedOff.toLocaleString('en-US')} of ${ho.entries.toLocaleString('en-US')} entries moved to a joining 3rd node in ${ho.handoffMs} ms ` +
-      `(${ho.entriesPerSec.toLocaleString('en-US')} entries/s; join ${ho.joinMs} ms end to end)`,
-  );
 
-  const out = join(ROOT, 'bench/results/cluster.json');
+  const out = join(ROOT, `bench/results/cluster${ONLY === undefined ? '' : `-${ONLY}`}.json`);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(
     out,

@@ -140,9 +140,10 @@ export class HandoffParticipant {
   }
 
   /**
-   * `sc.handoffExpect`: the leader tells a member new in `next` that the
-   * members of `prev` will send it data for `h`. A node that holds a view
-   * takes it only from its leader; a node joining (no view, or not a member
+   * `sc.handoffExpect`: the leader tells every member of `next`, before any
+   * source streams, that the members of `prev` will send it data for `h`.
+   * A node that holds a view takes it only from its leader (after adopting
+   * `prev` from it, when behind); a node joining (no view, or not a member
    * of its own) from the leader it asked to join.
    */
   expect(body: Body, from: string): boolean {
@@ -150,8 +151,13 @@ export class HandoffParticipant {
     const h = str(body, 'h');
     const prev = assertView(body.prev);
     const next = assertView(body.next);
-    const cur = ctx.view;
+    let cur = ctx.view;
     const joining = cur.cluster === '' || !cur.members.includes(ctx.nodeId);
+    if (!joining) {
+      // A member behind the leader catches up first, as a prepare would.
+      ctx.adoptFrom(prev, from);
+      cur = ctx.view;
+    }
     if (!next.members.includes(ctx.nodeId) || !(joining || ctx.leader === from) || next.epoch <= cur.epoch) {
       throw forbidden(`node ${ctx.nodeId} does not expect handoff ${h} from ${from}`, { h, from });
     }

@@ -188,25 +188,31 @@ export class HandoffSource {
       );
       inFlight.add(f);
     };
-    const push = async (target: string, item: ChunkItem): Promise<void> => {
+    // True when a chunk left and the caller must wait for room (see `room`):
+    // an entry that fills no chunk costs no promise.
+    const push = (target: string, item: ChunkItem): boolean => {
       let b = buffers.get(target);
       if (b === undefined) buffers.set(target, (b = []));
       b.push(item);
       s.entries++;
       s.bytes += entryBytes(item[1]);
-      if (b.length >= chunk) {
-        buffers.set(target, []);
-        send(target, b);
-        while (inFlight.size >= SNAPSHOT_IN_FLIGHT) await Promise.race(inFlight);
-        if (failure !== undefined) throw failure;
-      }
+      if (b.length < chunk) return false;
+      buffers.set(target, []);
+      send(target, b);
+      return true;
+    };
+    const room = async (): Promise<void> => {
+      while (inFlight.size >= SNAPSHOT_IN_FLIGHT) await Promise.race(inFlight);
+      if (failure !== undefined) throw failure;
     };
     const self = this.#t.host.nodeId;
     if (s.moving !== undefined) {
       for (const [p, targets] of s.moving) {
         for (const e of this.#t.shards.table(p).entries()) {
           if (this.#source !== s) return;
-          for (const target of targets) await push(target, [p, e.obj, e.expiresAt, e.version ?? null]);
+          for (const target of targets) {
+            if (push(target, [p, e.obj, e.expiresAt, e.version ?? null])) await room();
+          }
         }
       }
     } else {
@@ -218,7 +224,7 @@ export class HandoffSource {
           const o = this.#t.ownerIn(s.next, e.obj[pp] as Term);
           if (o.node === self && o.shard === i) continue;
           this.#recordSent(s, i, e.obj[kp] as Term, o);
-          await push(o.node, [o.shard, e.obj, e.expiresAt, e.version ?? null]);
+          if (push(o.node, [o.shard, e.obj, e.expiresAt, e.version ?? null])) await room();
         }
       }
     }

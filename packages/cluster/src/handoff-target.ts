@@ -20,15 +20,17 @@ import type { View } from './view.js';
 
 interface StagedKey {
   readonly key: Term;
+  /** The source's complete list of the key's objects (`[]` = deleted there). */
   entries: WireEntry[];
-  /** True once a delta replaced the list: the source's list is authoritative. */
-  replace: boolean;
 }
 
 interface Staged {
   readonly hid: string;
   readonly epoch: number;
-  readonly shards: Map<number, Map<MapKey, StagedKey>>;
+  /** Snapshot chunks as they arrived (kept whole: staging copies nothing). */
+  readonly chunks: (readonly ChunkItem[])[];
+  /** Keys a delta replaced, per shard: their staged chunk entries are ignored. */
+  readonly deltas: Map<number, Map<MapKey, StagedKey>>;
   readonly started: number;
   entries: number;
   bytes: number;
@@ -48,22 +50,24 @@ export class HandoffTarget {
   #stagedFor(hid: string, epoch: number): Staged {
     let st = this.#staged.get(hid);
     if (st === undefined) {
-      st = { hid, epoch, shards: new Map(), started: this.#t.host.clock.now(), entries: 0, bytes: 0 };
+      st = {
+        hid,
+        epoch,
+        chunks: [],
+        deltas: new Map(),
+        started: this.#t.host.clock.now(),
+        entries: 0,
+        bytes: 0,
+      };
       this.#staged.set(hid, st);
     }
     return st;
   }
 
-  #stagedKey(st: Staged, shard: number, key: Term): StagedKey {
+  #checkShard(shard: number): void {
     if (!Number.isInteger(shard) || shard < 0 || shard >= this.#t.shards.shardCount) {
       throw new SuperCacheError('SC_ERR_BAD_REQUEST', `table ${this.#t.name} has no shard ${shard}`);
     }
-    let m = st.shards.get(shard);
-    if (m === undefined) st.shards.set(shard, (m = new Map()));
-    const k = keyOf(key);
-    let sk = m.get(k);
-    if (sk === undefined) m.set(k, (sk = { key, entries: [], replace: false }));
-    return sk;
   }
 
   #observe(version: string | null): void {
@@ -77,16 +81,17 @@ export class HandoffTarget {
 
   /** Stages a snapshot chunk (not served, not visible to fan-outs). */
   stageChunk(hid: string, epoch: number, items: readonly ChunkItem[]): number {
+    for (const it of items) this.#checkShard(it[0]);
     const st = this.#stagedFor(hid, epoch);
-    const kp = this.#t.spec.keyPos;
     let newest: string | null = null;
-    for (const [shard, obj, expiresAt, version] of items) {
-      const sk = this.#stagedKey(st, shard, obj[kp] as Term);
-      sk.entries.push([obj, expiresAt, version]);
-      st.entries++;
-      st.bytes += entryBytes(obj);
-      if (compareVersions(version, newest) > 0) newest = version;
+    let bytes = 0;
+    for (const it of items) {
+      bytes += entryBytes(it[1]);
+      if (compareVersions(it[3], newest) > 0) newest = it[3];
     }
+    st.chunks.push(items);
+    st.entries += items.length;
+    st.bytes += bytes;
     this.#observe(newest);
     this.#t.host.counters.handoffEntriesReceived += items.length;
     return st.entries;
@@ -94,12 +99,16 @@ export class HandoffTarget {
 
   /** Stages a delta: each key's list replaces what was staged for it. */
   stageDelta(hid: string, epoch: number, items: readonly DeltaItem[]): number {
+    for (const it of items) this.#checkShard(it[0]);
     const st = this.#stagedFor(hid, epoch);
     let newest: string | null = null;
     for (const [shard, key, entries] of items) {
-      const sk = this.#stagedKey(st, shard, key);
-      sk.entries = entries;
-      sk.replace = true;
+      let m = st.deltas.get(shard);
+      if (m === undefined) st.deltas.set(shard, (m = new Map()));
+      const k = keyOf(key);
+      const sk = m.get(k);
+      if (sk === undefined) m.set(k, { key, entries });
+      else sk.entries = entries;
       st.entries += entries.length;
       for (const e of entries) {
         st.bytes += entryBytes(e[0]);
@@ -125,37 +134,60 @@ export class HandoffTarget {
 
   #applyStaged(st: Staged, moved: ReadonlyMap<number, number> | undefined): number {
     const set = this.#t.spec.type === 'set' || this.#t.spec.type === 'ordered_set';
+    const kp = this.#t.spec.keyPos;
+    const shards = this.#t.shards;
     let n = 0;
     // A partition moved whole (one source) replaces this node's copy.
     for (const p of moved?.keys() ?? []) {
-      const t = this.#t.shards.table(p);
+      const t = shards.table(p);
       if (t.size > 0) t.deleteAllObjects();
     }
-    for (const [shard, keys] of st.shards) {
-      const t = this.#t.shards.table(shard);
-      if (moved?.has(shard) === true) {
-        for (const sk of keys.values()) {
-          n += sk.entries.length;
-          t.delete(sk.key);
-          for (const [obj, expiresAt, version] of sk.entries) t.insertEntry(obj, meta(expiresAt, version));
+    // Bags merged key by key: the source's list for a key is complete, so
+    // the first staged object of a key clears what this node held for it.
+    const cleared = set ? undefined : new Map<number, Set<MapKey>>();
+    for (const items of st.chunks) {
+      for (const [shard, obj, expiresAt, version] of items) {
+        const key = obj[kp] as Term;
+        const replaced = st.deltas.get(shard);
+        if (replaced !== undefined && replaced.has(keyOf(key))) continue; // a delta has the key's final list
+        n++;
+        const t = shards.table(shard);
+        if (moved?.has(shard) === true) {
+          t.insertEntry(obj, meta(expiresAt, version));
+        } else if (cleared === undefined) {
+          const live = t.lookupEntries(key)[0];
+          // Last writer wins: keep a live copy only if it is strictly newer.
+          if (live !== undefined && compareVersions(live.version, version) > 0) continue;
+          t.insertEntry(obj, meta(expiresAt, version));
+        } else {
+          let c = cleared.get(shard);
+          if (c === undefined) cleared.set(shard, (c = new Set()));
+          const k = keyOf(key);
+          if (!c.has(k)) {
+            c.add(k);
+            t.delete(key);
+          }
+          t.insertEntry(obj, meta(expiresAt, version));
         }
-        continue;
       }
+    }
+    for (const [shard, keys] of st.deltas) {
+      const t = shards.table(shard);
+      const whole = moved?.has(shard) === true;
       for (const sk of keys.values()) {
         n += sk.entries.length;
-        if (set) {
+        if (set && !whole) {
           const incoming = sk.entries[sk.entries.length - 1];
           if (incoming === undefined) {
             t.delete(sk.key);
             continue;
           }
           const live = t.lookupEntries(sk.key)[0];
-          // Last writer wins: keep a live copy only if it is strictly newer.
           if (live !== undefined && compareVersions(live.version, incoming[2]) > 0) continue;
           t.insertEntry(incoming[0], meta(incoming[1], incoming[2]));
           continue;
         }
-        // Bags: the source's list for the key is complete (every value survives).
+        // A whole partition, or a bag: the source's list for the key is complete.
         t.delete(sk.key);
         for (const [obj, expiresAt, version] of sk.entries) t.insertEntry(obj, meta(expiresAt, version));
       }

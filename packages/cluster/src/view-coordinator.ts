@@ -220,12 +220,15 @@ export class ViewCoordinator {
     ctx.progress({ handoff: hid, role: 'leader', phase: 'start', entries: 0, bytes: 0, durationMs: 0 });
     let entries = 0;
     let bytes = 0;
-    // Members new in `next` receive data without a prepare: tell them which handoff, from whom.
+    // Every member of `next` learns which handoff comes, from whom, before
+    // any source streams: a source prepared first must not send to a member
+    // whose own prepare has not arrived yet (its chunks would be refused).
     const newcomers = next.members.filter((m) => !sources.includes(m) && m !== ctx.nodeId);
     for (const m of newcomers) ctx.settings.transport.setPeerAddress(m, next.addresses[m] ?? m);
+    const receivers = next.members.filter((m) => !skip.includes(m));
     try {
       await Promise.all(
-        newcomers.map((m) => ctx.callNode(m, 'sc.handoffExpect', { h: hid, prev, next }, timeoutMs)),
+        receivers.map((m) => ctx.callNode(m, 'sc.handoffExpect', { h: hid, prev, next }, timeoutMs)),
       );
       await Promise.all(
         sources.map((s) => ctx.callNode(s, 'sc.handoffPrepare', { h: hid, prev, next }, timeoutMs)),

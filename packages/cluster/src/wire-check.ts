@@ -21,6 +21,8 @@ export interface VersionGuard {
    * `SC_ERR_CLOCK_SKEW` for one too far ahead; never moves the clock.
    */
   check(remote: string): unknown;
+  /** `check` without a result, where the guard has a cheaper form of it. */
+  assertAcceptable?(remote: string): void;
 }
 
 /** An entry as it travels: `[obj, expiresAt, version | null]`. */
@@ -63,12 +65,27 @@ export interface TableShape {
  *   nor null, or not a timestamp; `SC_ERR_CLOCK_SKEW` when it is too far ahead.
  */
 export function checkVersion(v: unknown, guard: VersionGuard, where: string): string | null {
+  return checkVersionAt(v, guard, where, undefined);
+}
+
+/** The name of what is checked: `label`, or `label index` for the items of a message (built only for an error). */
+function at(label: string, index: number | undefined): string {
+  return index === undefined ? label : `${label} ${index}`;
+}
+
+function checkVersionAt(
+  v: unknown,
+  guard: VersionGuard,
+  label: string,
+  index: number | undefined,
+): string | null {
   if (v === null) return null;
-  if (typeof v !== 'string') throw bad(where, 'a version must be an HLC timestamp string or null');
+  if (typeof v !== 'string') throw bad(at(label, index), 'a version must be an HLC timestamp string or null');
   try {
-    guard.check(v);
+    if (guard.assertAcceptable !== undefined) guard.assertAcceptable(v);
+    else guard.check(v);
   } catch (e) {
-    asBadRequest(where, e);
+    asBadRequest(at(label, index), e);
   }
   return v;
 }
@@ -81,16 +98,29 @@ export function checkVersion(v: unknown, guard: VersionGuard, where: string): st
 export function checkEntry(e: unknown, keyPos: number, guard: VersionGuard, where: string): CheckedEntry {
   if (!Array.isArray(e) || e.length !== 3) throw bad(where, 'an entry must be [obj, expiresAt, version]');
   const [obj, expiresAt, version] = e as [unknown, unknown, unknown];
-  if (!Array.isArray(obj)) throw bad(where, 'the object of an entry must be a tuple (array)');
+  checkEntryFields(obj, expiresAt, version, keyPos, guard, where, undefined);
+  return e as CheckedEntry;
+}
+
+function checkEntryFields(
+  obj: unknown,
+  expiresAt: unknown,
+  version: unknown,
+  keyPos: number,
+  guard: VersionGuard,
+  label: string,
+  index: number | undefined,
+): void {
+  if (!Array.isArray(obj)) throw bad(at(label, index), 'the object of an entry must be a tuple (array)');
   try {
     assertTuple(obj, keyPos);
   } catch (err) {
-    asBadRequest(where, err);
+    asBadRequest(at(label, index), err);
   }
   if (typeof expiresAt !== 'number' || !(expiresAt >= 0)) {
-    throw bad(where, 'expiresAt must be a non-negative number (0 = never)');
+    throw bad(at(label, index), 'expiresAt must be a non-negative number (0 = never)');
   }
-  return [obj as Tuple, expiresAt, checkVersion(version, guard, where)];
+  checkVersionAt(version, guard, label, index);
 }
 
 function checkKey(key: unknown, where: string): Term {
@@ -109,11 +139,10 @@ export function checkChunkItems(items: readonly unknown[], shape: TableShape, gu
   const { keyPos, shards } = shape;
   for (let i = 0; i < items.length; i++) {
     const it = items[i];
-    const where = `handoff item ${i}`;
     if (!Array.isArray(it) || it.length !== 4 || !isShard(it[0], shards)) {
-      throw bad(where, 'must be [shard, obj, expiresAt, version] with a shard of this table');
+      throw bad(`handoff item ${i}`, 'must be [shard, obj, expiresAt, version] with a shard of this table');
     }
-    checkEntry(it.slice(1), keyPos, guard, where);
+    checkEntryFields(it[1], it[2], it[3], keyPos, guard, 'handoff item', i);
   }
 }
 

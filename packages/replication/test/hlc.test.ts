@@ -166,6 +166,67 @@ describe('HybridLogicalClock', () => {
     );
   });
 
+  it('parses exactly the strings a regular-expression model accepts; assertAcceptable agrees with check (property)', () => {
+    // The reference model: 12 lowercase hex digits, '-', 6 lowercase hex digits, '-', a non-empty node id.
+    const model = (s: string) => {
+      const m = /^([0-9a-f]{12})-([0-9a-f]{6})-([\s\S]+)$/.exec(s);
+      return m === null
+        ? undefined
+        : {
+            wall: Number.parseInt(m[1] as string, 16),
+            counter: Number.parseInt(m[2] as string, 16),
+            node: m[3],
+          };
+    };
+    const hex = fc.constantFrom(...'0123456789abcdefABCDEFg-x'.split(''));
+    const almost = fc
+      .tuple(
+        fc.array(hex, { minLength: 10, maxLength: 13 }),
+        fc.constantFrom('-', '_', ''),
+        fc.array(hex, { minLength: 5, maxLength: 7 }),
+        fc.constantFrom('-', '+'),
+        fc.string({ maxLength: 4 }),
+      )
+      .map(([w, d1, c, d2, n]) => `${w.join('')}${d1}${c.join('')}${d2}${n}`);
+    const hlc = new HybridLogicalClock({
+      nodeId: 'a',
+      clock: manualClock(2 ** 47),
+      maxDriftMs: MAX_DRIFT_LIMIT_MS,
+    });
+    fc.assert(
+      fc.property(fc.oneof(almost, fc.string()), (s) => {
+        const want = model(s);
+        let got: unknown;
+        try {
+          got = parseHlc(s);
+        } catch (e) {
+          got = SuperCacheError.is(e) ? e.code : e;
+        }
+        if (want === undefined) expect(got).toBe('SC_ERR_BAD_ARG');
+        else expect(got).toEqual(want);
+        let checked: unknown;
+        let asserted: unknown;
+        try {
+          checked = hlc.check(s) !== undefined;
+        } catch (e) {
+          checked = SuperCacheError.is(e) ? e.code : e;
+        }
+        try {
+          hlc.assertAcceptable(s);
+          asserted = true;
+        } catch (e) {
+          asserted = SuperCacheError.is(e) ? e.code : e;
+        }
+        expect(asserted).toBe(checked);
+      }),
+      fcOptions,
+    );
+    const ahead = formatHlc({ wall: 2 ** 47 + MAX_DRIFT_LIMIT_MS + 1, counter: 0, node: 'b' });
+    expect(() => hlc.assertAcceptable(ahead)).toThrowError(
+      expect.objectContaining({ code: 'SC_ERR_CLOCK_SKEW' }),
+    );
+  });
+
   it('is strictly monotonic under any wall-clock sequence (property)', () => {
     fc.assert(
       fc.property(
