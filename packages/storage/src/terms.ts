@@ -116,6 +116,44 @@ function validateAt(value: unknown, path: string, depth: number, seen: Set<objec
   }
 }
 
+/**
+ * True when `value` is a term: the common case of {@link validateAt}, with
+ * no path strings and no ancestor set. A cycle shows here as nesting past
+ * the depth limit; every false answer is re-checked by `validateAt`, which
+ * names the problem and its path.
+ */
+function quickValid(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return true;
+    case 'object': {
+      if (value === null) return true;
+      if (depth > 512) return false;
+      if (value instanceof Uint8Array) return value.constructor === Uint8Array || isBufferLike(value);
+      if (Array.isArray(value)) {
+        // A hole reads as undefined, which is not a term either.
+        for (let i = 0; i < value.length; i++) if (!quickValid(value[i], depth + 1)) return false;
+        return true;
+      }
+      if (!isPlainObject(value) || Object.getOwnPropertySymbols(value).length > 0) return false;
+      for (const k of Object.keys(value)) {
+        if (!quickValid((value as Record<string, unknown>)[k], depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/** Throws the precise refusal for a value that is not a term; returns for one that is. */
+function validate(value: unknown, path: string): void {
+  if (!quickValid(value, 0)) validateAt(value, path, 0, new Set());
+}
+
 function isBufferLike(value: Uint8Array): boolean {
   // Node's Buffer is a Uint8Array subclass; accept it, it compares as bytes.
   return typeof Buffer !== 'undefined' && Buffer.isBuffer(value);
@@ -127,12 +165,13 @@ function isBufferLike(value: Uint8Array): boolean {
  * @throws SuperCacheError `SC_ERR_INVALID_TERM` naming the offending path.
  */
 export function assertTerm(value: unknown, path = 'term'): Term {
-  validateAt(value, path, 0, new Set());
+  validate(value, path);
   return value as Term;
 }
 
 /** True when `value` is a term (never throws). */
 export function isTerm(value: unknown): value is Term {
+  if (quickValid(value, 0)) return true;
   try {
     validateAt(value, 'term', 0, new Set());
     return true;
@@ -164,7 +203,7 @@ export function assertTuple(value: unknown, ...positions: number[]): Tuple {
       );
     }
   }
-  validateAt(value, 'tuple', 0, new Set());
+  validate(value, 'tuple');
   return value as Tuple;
 }
 
