@@ -60,6 +60,11 @@ async function supercache(m: StartMessage): Promise<{ driver: Driver; address: s
     nodeId: m.id,
     secret: m.secret,
     listen: { host: '127.0.0.1', port: 0 },
+    // BENCH_REQUEST_WINDOW: the transport's requestWindow (default 2), to
+    // compare with the window effectively off (e.g. 1000000).
+    ...(process.env.BENCH_REQUEST_WINDOW === undefined
+      ? {}
+      : { requestWindow: Number(process.env.BENCH_REQUEST_WINDOW) }),
   });
   await transport.start();
   const node = new ClusterNode({

@@ -13,7 +13,8 @@
  * percentiles are over every recorded operation of the three.
  *
  * Run: `pnpm bench embedded` (BENCH_DURATION_MS to change the 10 s;
- * BENCH_CPU_PROF=<dir> for a CPU profile of each application process).
+ * BENCH_CPU_PROF=<dir> for a CPU profile of each application process;
+ * BENCH_REQUEST_WINDOW=<n> for the peer transport's `requestWindow`).
  * Writes `bench/results/embedded.json` (untracked).
  */
 

@@ -409,6 +409,40 @@ async function round(ops: number): Promise<Map<string, number>> {
   return r;
 }
 
+/** Memory target: a SuperCache holding N tuples, per entry, against a `Map` of the same arrays. */
+const MEMORY_TARGET = 1.5;
+
+/**
+ * Heap bytes per entry of a `Map<string, [k, v]>` and of a started
+ * SuperCache holding the same N tuples (fresh arrays for each; the key
+ * strings are shared by both and counted by neither). Needs --expose-gc.
+ */
+async function memoryPerEntry(): Promise<{ map: number; cache: number; ratio: number } | undefined> {
+  if (gc === undefined) return undefined;
+  const settle = () => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  let before = settle();
+  let map: Map<string, Tuple> | undefined = new Map();
+  for (let i = 0; i < N; i++) map.set(keys[i] as string, [keys[i] as string, i]);
+  const mapBytes = (settle() - before) / N;
+  if (map.size !== N) throw new Error('the memory baseline lost keys');
+  map = undefined;
+  before = settle();
+  const cache = await freshCache();
+  for (let i = 0; i < N; i += BATCH) {
+    const batch: Tuple[] = [];
+    for (let j = i; j < Math.min(N, i + BATCH); j++) batch.push([keys[j] as string, j]);
+    await cache.putBatch(batch);
+  }
+  const cacheBytes = (settle() - before) / N;
+  if (cache.local.size !== N) throw new Error(`the cache holds ${cache.local.size} of ${N} tuples`);
+  await cache.stop();
+  return { map: mapBytes, cache: cacheBytes, ratio: cacheBytes / mapBytes };
+}
+
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -479,6 +513,15 @@ async function main(): Promise<void> {
         `${r.target === null ? '' : `≥ ${r.target}×`} | ${verdict} |`,
     );
   }
+  const memory = await memoryPerEntry();
+  if (memory === undefined) console.log('\nmemory: skipped (run with --expose-gc, as pnpm bench does)');
+  else {
+    console.log(
+      `\nmemory per entry, ${N.toLocaleString('en')} tuples [key, i]: Map of arrays ${memory.map.toFixed(1)} B, ` +
+        `SuperCache ${memory.cache.toFixed(1)} B — ${memory.ratio.toFixed(2)}× (target ≤ ${MEMORY_TARGET}×: ` +
+        `${memory.ratio <= MEMORY_TARGET ? 'met' : 'MISSED'})`,
+    );
+  }
   const seconds = (Date.now() - began) / 1000;
   console.log(`\n(${seconds.toFixed(1)} s; sink ${sink % 10})`);
 
@@ -493,6 +536,16 @@ async function main(): Promise<void> {
     numPartition: availableParallelism(),
     seconds: Number(seconds.toFixed(1)),
     results,
+    memory:
+      memory === undefined
+        ? null
+        : {
+            mapBytesPerEntry: Number(memory.map.toFixed(1)),
+            superCacheBytesPerEntry: Number(memory.cache.toFixed(1)),
+            ratio: Number(memory.ratio.toFixed(3)),
+            target: MEMORY_TARGET,
+            meetsTarget: memory.ratio <= MEMORY_TARGET,
+          },
   };
   const dir = fileURLToPath(new URL('../../../bench/results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
