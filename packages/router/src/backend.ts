@@ -142,9 +142,14 @@ export class LocalBackend implements Backend {
   }
 
   exec(partitionData: Term, name: string, args: readonly unknown[], options?: ExecOptions): Promise<unknown> {
-    return this.#now(options, () =>
-      this.#shards.runShard(this.#shardOf(partitionData), name, this.#in(args), LOCAL_CTX),
-    );
+    // #now inlined: this is every async single-key call of a local cache.
+    try {
+      throwIfAborted(options?.signal);
+      const r = this.#shards.runShard(this.#shardOf(partitionData), name, this.#in(args), LOCAL_CTX);
+      return Promise.resolve(this.#copy ? copyData(r) : r);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** Runs a shard command on shard `partition` (an index, not partition data). */

@@ -12,11 +12,14 @@
 export function copyData<T>(value: T): T {
   if (typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) {
-    const n = value.length;
-    const out = new Array<unknown>(n);
+    // slice() copies a plain array in one go (and keeps its holes, which no
+    // term has); only the objects in it are copied again. Anything else
+    // that is an array (a subclass) becomes a plain array, element by element.
+    const out: unknown[] = value.constructor === Array ? (value as unknown[]).slice() : Array.from(value);
+    const n = out.length;
     for (let i = 0; i < n; i++) {
-      const v: unknown = value[i];
-      out[i] = typeof v !== 'object' || v === null ? v : copyData(v);
+      const v: unknown = out[i];
+      if (typeof v === 'object' && v !== null) out[i] = copyData(v);
     }
     return out as T;
   }

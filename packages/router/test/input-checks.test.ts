@@ -1,4 +1,5 @@
 import { _, $ } from '@supercache/storage';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { copyData, ShardSet } from '../src/index.js';
 
@@ -37,6 +38,47 @@ describe('ShardSet input checks', () => {
 });
 
 describe('copyData', () => {
+  it('returns an equal value that shares no array, object or byte array with its input (property)', () => {
+    const containers = (v: unknown, out: object[] = []): object[] => {
+      if (typeof v === 'object' && v !== null) {
+        out.push(v);
+        if (Array.isArray(v)) for (const x of v) containers(x, out);
+        else if (!(v instanceof Uint8Array)) for (const x of Object.values(v)) containers(x, out);
+      }
+      return out;
+    };
+    const term = fc.letrec((tie) => ({
+      t: fc.oneof(
+        { depthSize: 'small' },
+        fc.oneof(
+          fc.string(),
+          fc.double({ noNaN: true }),
+          fc.boolean(),
+          fc.constant(null),
+          fc.uint8Array({ maxLength: 3 }),
+        ),
+        fc.array(tie('t'), { maxLength: 4 }),
+        fc.dictionary(fc.string({ maxLength: 3 }), tie('t'), { maxKeys: 3 }),
+      ),
+    })).t;
+    fc.assert(
+      fc.property(term, (v) => {
+        const out = copyData(v);
+        expect(out).toEqual(v);
+        const before = new Set(containers(v));
+        for (const c of containers(out)) expect(before.has(c)).toBe(false);
+        for (const c of containers(out))
+          if (Array.isArray(c)) expect(Object.getPrototypeOf(c)).toBe(Array.prototype);
+      }),
+      { seed: 99, numRuns: 300 },
+    );
+    class Tagged extends Array<unknown> {}
+    const sub = Tagged.from([1, [2]]);
+    const copied = copyData(sub) as unknown[];
+    expect(Object.getPrototypeOf(copied)).toBe(Array.prototype);
+    expect(copied).toEqual([1, [2]]);
+  });
+
   it('keeps a __proto__ key an own key of the copy', () => {
     const src = JSON.parse('[{"__proto__":{"polluted":1},"constructor":2}]') as unknown[];
     const out = copyData(src) as Array<Record<string, unknown>>;
